@@ -1,0 +1,37 @@
+# twolayer: thin wrapper over CMake and CTest.
+#   make report            install missing packages, build, run every chapter (full profile),
+#                          check every claim, write out/, figures/ (and the PDF, once the report lands)
+#   make report PROFILE=quick   the same on the quick profile (seconds)
+#   make test              install missing packages, build, run ctest (unit, claims, sabotage, ...)
+#   make clean             remove build/, out/ and figures/
+PROFILE ?= full
+PRESET  ?= release
+BUILD   := build/$(PRESET)
+
+.PHONY: all deps configure build test report clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+configure: deps
+	@echo "== configure ($(PRESET))"
+	@mkdir -p build
+	@cmake --preset $(PRESET) -DTL_PROFILE=$(PROFILE) > $(BUILD).configure.log 2>&1 || \
+	  { cat $(BUILD).configure.log; exit 1; }
+
+build: configure
+	@echo "== build"
+	@cmake --build --preset $(PRESET)
+
+test: build
+	@echo "== test"
+	@ctest --preset $(PRESET)
+
+report: build
+	@echo "== report ($(PROFILE) profile)"
+	@cmake --build $(BUILD) --target report
+
+clean:
+	rm -rf build out figures
