@@ -89,6 +89,7 @@ static void tl_cli_help(const tl_chapter_info *info) {
          "  --threads N           OpenBLAS threads (default: OpenBLAS's)\n"
          "  --sabotage ID         inject a documented fault (sabotage tests)\n"
          "  --only PART           run one part (repeatable)\n"
+         "  --merge DIR           combine the outputs of --shard runs (once per shard)\n"
          "  --quiet               no progress output\n"
          "  --help, --version\n\n",
          (unsigned long long)info->default_seed);
@@ -130,7 +131,7 @@ int tl_cli_parse(tl_cli *cli, const tl_chapter_info *info, int argc, char **argv
   size_t n_sets = 0;
   const char *figures = NULL;
   enum { O_PROFILE = 256, O_OUT, O_FIGURES, O_SEED, O_SET, O_SHARD, O_THREADS, O_SABOTAGE,
-         O_ONLY, O_QUIET, O_HELP, O_VERSION };
+         O_ONLY, O_QUIET, O_HELP, O_VERSION, O_MERGE };
   static const struct option longopts[] = {
       {"profile", required_argument, NULL, O_PROFILE}, {"out", required_argument, NULL, O_OUT},
       {"figures", required_argument, NULL, O_FIGURES}, {"seed", required_argument, NULL, O_SEED},
@@ -138,6 +139,7 @@ int tl_cli_parse(tl_cli *cli, const tl_chapter_info *info, int argc, char **argv
       {"threads", required_argument, NULL, O_THREADS},
       {"sabotage", required_argument, NULL, O_SABOTAGE},
       {"only", required_argument, NULL, O_ONLY},       {"quiet", no_argument, NULL, O_QUIET},
+      {"merge", required_argument, NULL, O_MERGE},
       {"help", no_argument, NULL, O_HELP},             {"version", no_argument, NULL, O_VERSION},
       {NULL, 0, NULL, 0}};
   opterr = 0;
@@ -196,6 +198,11 @@ int tl_cli_parse(tl_cli *cli, const tl_chapter_info *info, int argc, char **argv
         TL_ERROR(TL_EUSAGE, "--only: too many parts");
       cli->only[cli->n_only++] = optarg;
       break;
+    case O_MERGE:
+      if (cli->n_merge >= TL_CLI_MAX_MERGE)
+        TL_ERROR(TL_EUSAGE, "--merge: more than %d folders", TL_CLI_MAX_MERGE);
+      cli->merge[cli->n_merge++] = optarg;
+      break;
     case O_QUIET: cli->quiet = 1; break;
     case O_HELP: tl_cli_help(info); return -1;
     case O_VERSION: printf("%s (twolayer) %s\n", info->program, TL_VERSION_STRING); return -1;
@@ -207,6 +214,8 @@ int tl_cli_parse(tl_cli *cli, const tl_chapter_info *info, int argc, char **argv
     TL_ERROR(TL_EUSAGE, "unexpected argument '%s'", argv[optind]);
   if (!cli->out)
     TL_ERROR(TL_EUSAGE, "--out DIR is required");
+  if (cli->n_merge > 0 && cli->shard_count > 1)
+    TL_ERROR(TL_EUSAGE, "--merge and --shard exclude each other");
   if (snprintf(cli->figures, sizeof cli->figures, "%s%s", figures ? figures : cli->out,
                figures ? "" : "/figures") >= (int)sizeof cli->figures)
     TL_ERROR(TL_EUSAGE, "--figures: path too long");

@@ -6,6 +6,7 @@
  *   --seed N              base seed (default: the chapter's)
  *   --set key=value       override any parameter (repeatable); recorded
  *   --shard i/N           run the sweep tasks t = i (mod N)
+ *   --merge DIR           combine shard outputs (repeatable, one per shard)
  *   --threads N           OpenBLAS threads
  *   --sabotage ID         inject a documented fault (for sabotage tests)
  *   --only PART           run one part of the chapter (repeatable)
@@ -28,6 +29,7 @@ typedef enum { TL_PARAM_INT, TL_PARAM_DOUBLE, TL_PARAM_LIST } tl_param_kind;
 #define TL_PARAM_LIST_MAX 64
 #define TL_CLI_MAX_PARAMS 96
 #define TL_CLI_MAX_ONLY 16
+#define TL_CLI_MAX_MERGE 256
 
 typedef struct {
   const char *key;
@@ -67,6 +69,8 @@ typedef struct {
   const char *sabotage; /* NULL when none */
   const char *only[TL_CLI_MAX_ONLY];
   size_t n_only;
+  const char *merge[TL_CLI_MAX_MERGE]; /* shard folders to combine */
+  size_t n_merge;
   int quiet;
   size_t n_params;
   tl_param_value values[TL_CLI_MAX_PARAMS];

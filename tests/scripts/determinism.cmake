@@ -1,0 +1,26 @@
+# Two quick runs with the same seed give byte-identical results.json and
+# figures (PDF, PNG, series TSV).  -DPROG -DOUT
+file(REMOVE_RECURSE ${OUT})
+foreach(run a b)
+  execute_process(COMMAND ${PROG} --profile quick --quiet --out ${OUT}/${run} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "run ${run} exited with ${rc}")
+  endif()
+endforeach()
+file(GLOB_RECURSE files RELATIVE ${OUT}/a ${OUT}/a/*)
+set(n 0)
+foreach(f IN LISTS files)
+  if(f STREQUAL "provenance.json")
+    continue() # timings live here, by design
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${OUT}/a/${f} ${OUT}/b/${f}
+                  RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "not byte-identical across runs: ${f}")
+  endif()
+  math(EXPR n "${n} + 1")
+endforeach()
+if(n LESS 5 OR NOT EXISTS ${OUT}/a/results.json OR NOT EXISTS ${OUT}/a/figures/metrization.pdf)
+  message(FATAL_ERROR "too few outputs compared (${n})")
+endif()
+message("${n} files byte-identical across two runs")

@@ -1,0 +1,20 @@
+# Every {{key}} placeholder of a chapter.md names a value of the chapter's
+# results.json (the report fills them from the display strings).
+# -DMD=chapter.md -DRESULTS=results.json
+file(READ ${MD} md)
+file(READ ${RESULTS} json)
+string(REGEX MATCHALL "{{[^}]+}}" keys "${md}")
+list(REMOVE_DUPLICATES keys)
+set(missing "")
+foreach(k IN LISTS keys)
+  string(REGEX REPLACE "^{{(.*)}}$" "\\1" key "${k}")
+  string(JSON display ERROR_VARIABLE err GET "${json}" values "${key}" display)
+  if(err)
+    list(APPEND missing ${key})
+  endif()
+endforeach()
+list(LENGTH keys n)
+if(missing)
+  message(FATAL_ERROR "${MD}: placeholders without a value in results.json: ${missing}")
+endif()
+message("${n} placeholders, all present in ${RESULTS}")
