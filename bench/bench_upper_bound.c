@@ -348,6 +348,7 @@ typedef struct {
   ub_stats *st;
   ub_label_stats ls;
   ub_net *net;
+  ub_objective *obj; /* made once per data set and labels, as the chapter does */
   double cost_fwd;
 } bench_construct_ctx;
 
@@ -359,7 +360,7 @@ static int bench_construct_call(void *ctx) {
   TL_TRY(ub_stats_compute(k->st, k->d, k->d->X0, &bench_no_faults));
   TL_TRY(ub_label_stats_compute(&k->ls, k->st, k->Y));
   TL_TRY(ub_construct(k->net, k->st, k->Y, NULL, k->d->X0, BENCH_MARGIN, NAN, &bench_no_faults));
-  return ub_net_cost(k->net, k->d, k->d->X0, k->Y, &k->cost_fwd);
+  return ub_net_cost(k->net, k->obj, &k->cost_fwd);
 }
 
 typedef struct {
@@ -404,6 +405,7 @@ static int bench_qm(bench_out *o, const bench_protocol *proto) {
   }
   if (!status) status = ub_stats_alloc(&kc.st, d->M, d->Q, d->N);
   if (!status) status = ub_net_alloc(&kc.net, d->M, d->Q);
+  if (!status) status = ub_objective_alloc(&kc.obj, d, d->X0, Y);
   char size[64];
   if (!status) {
     snprintf(size, sizeof size, "M=%zu Q=%zu N=%zu", d->M, d->Q, d->N);
@@ -450,6 +452,7 @@ static int bench_qm(bench_out *o, const bench_protocol *proto) {
   if (Y) gsl_matrix_free(Y);
   ub_stats_free(kc.st);
   ub_net_free(kc.net);
+  ub_objective_free(kc.obj);
   if (kl.A) gsl_matrix_free(kl.A);
   if (kl.c) gsl_vector_free(kl.c);
   if (status == GSL_ENOMEM)

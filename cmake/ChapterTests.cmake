@@ -11,6 +11,7 @@
 #   shards.<slug>            two shards merged equal the unsharded quick run
 #   badinput.<slug>.*        bad input: non-zero exit, one line, no partial file
 #   interrupt.<slug>         SIGTERM mid-run leaves no half-written file
+#   memcheck.<slug>          the quick run under valgrind memcheck
 # and adds the chapter's full (or TL_PROFILE) run to the `report` target.
 set(TL_TEST_SCRIPTS ${PROJECT_SOURCE_DIR}/tests/scripts)
 
@@ -83,6 +84,17 @@ function(tl_add_chapter_tests slug program claims)
            -DOUT=${out}/shards -DREF=${out}/quick -P ${TL_TEST_SCRIPTS}/shards.cmake)
   set_tests_properties(shards.${slug} PROPERTIES FIXTURES_REQUIRED ${slug}_quick
                        LABELS "shards;${slug}" ENVIRONMENT "${env}")
+
+  # Uninitialised reads are invisible to ASan: the quick run under memcheck
+  # (GD shortened, which valgrind slows most).
+  find_program(TL_VALGRIND valgrind)
+  if(TL_VALGRIND)
+    add_test(NAME memcheck.${slug} COMMAND ${TL_VALGRIND} -q --error-exitcode=9
+             --track-origins=yes $<TARGET_FILE:${program}> --profile quick --quiet
+             --set gd_steps=300 --out ${out}/memcheck)
+    set_tests_properties(memcheck.${slug} PROPERTIES LABELS "memcheck;${slug}"
+                         ENVIRONMENT "${env}")
+  endif()
 
   add_test(NAME determinism.${slug} COMMAND ${CMAKE_COMMAND} -DPROG=$<TARGET_FILE:${program}>
            -DOUT=${out}/determinism -P ${TL_TEST_SCRIPTS}/determinism.cmake)

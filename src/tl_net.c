@@ -305,11 +305,14 @@ tl_net_workspace *tl_net_workspace_alloc(const tl_net *net, size_t N) {
   gsl_matrix **hidden[] = {&ws->Z, &ws->H, &ws->S1, &ws->S2, &ws->GH,
                            &ws->GZ, &ws->RZ, &ws->RH, &ws->RGZ};
   gsl_matrix **output[] = {&ws->F, &ws->G, &ws->L2, &ws->RF, &ws->RG};
+  /* Not zeroed: every pass writes the columns it reads, and buffers a caller
+   * never uses (the R-operator's, for a loss-only caller) then cost no page
+   * faults at all. */
   int ok = 1;
   for (size_t i = 0; i < sizeof hidden / sizeof hidden[0]; i++)
-    ok &= (*hidden[i] = gsl_matrix_calloc(M, N)) != NULL;
+    ok &= (*hidden[i] = gsl_matrix_alloc(M, N)) != NULL;
   for (size_t i = 0; i < sizeof output / sizeof output[0]; i++)
-    ok &= (*output[i] = gsl_matrix_calloc(Q, N)) != NULL;
+    ok &= (*output[i] = gsl_matrix_alloc(Q, N)) != NULL;
   ok &= (ws->theta_work = gsl_vector_alloc(net->p)) != NULL;
   ok &= (ws->grad_plus = gsl_vector_alloc(net->p)) != NULL;
   ok &= (ws->grad_minus = gsl_vector_alloc(net->p)) != NULL;

@@ -9,17 +9,28 @@
 
 #include "tl_error.h"
 
-/* Largest Euclidean norm and mean squared norm of the columns of A. */
+/* Largest Euclidean norm and mean squared norm of the columns of A, walked
+ * row by row (contiguous in GSL's row-major layout). */
 static void ub_column_norms(const gsl_matrix *A, double *max_norm, double *mean_sq) {
-  double mx = 0, sum = 0;
-  for (size_t n = 0; n < A->size2; n++) {
-    gsl_vector_const_view c = gsl_matrix_const_column(A, n);
-    double v = gsl_blas_dnrm2(&c.vector);
-    mx = fmax(mx, v);
-    sum += v * v;
+  size_t N = A->size2;
+  double *sq = calloc(N, sizeof *sq);
+  if (!sq) {
+    *max_norm = *mean_sq = NAN;
+    return;
   }
-  *max_norm = mx;
-  *mean_sq = A->size2 ? sum / (double)A->size2 : 0.0;
+  for (size_t m = 0; m < A->size1; m++) {
+    const double *row = A->data + m * A->tda;
+    for (size_t n = 0; n < N; n++)
+      sq[n] += row[n] * row[n];
+  }
+  double mx = 0, sum = 0;
+  for (size_t n = 0; n < N; n++) {
+    mx = fmax(mx, sq[n]);
+    sum += sq[n];
+  }
+  free(sq);
+  *max_norm = sqrt(mx);
+  *mean_sq = N ? sum / (double)N : 0.0;
 }
 
 int ub_stats_alloc(ub_stats **out, size_t M, size_t Q, size_t N) {
@@ -68,25 +79,24 @@ void ub_stats_free(ub_stats *st) {
 /* excerpt: class-statistics */
 int ub_stats_compute(ub_stats *st, const ub_data *d, const gsl_matrix *X0, const ub_faults *f) {
   size_t M = st->M, Q = st->Q, N = st->N;
-  /* Empirical class averages (sabotage: the first sample of each class). */
+  /* Empirical class averages (sabotage: the first sample of each class),
+   * row by row so that the walk is contiguous. */
   gsl_matrix_set_zero(st->Xbar);
-  for (size_t n = 0, first = 0, j = 0; n < N; n++) {
-    if (d->cls[n] != j) {
-      j = d->cls[n];
-      first = n;
-    }
-    for (size_t m = 0; m < M; m++) {
-      double x = gsl_matrix_get(X0, m, n);
+  for (size_t m = 0; m < M; m++) {
+    const double *x = X0->data + m * X0->tda;
+    double *xbar = st->Xbar->data + m * st->Xbar->tda, *dx = st->dX->data + m * st->dX->tda;
+    for (size_t n = 0, first = 0; n < N; n++) {
+      size_t j = d->cls[n];
+      if (n == 0 || d->cls[n - 1] != j)
+        first = n;
       if (f->mean_first_sample)
-        gsl_matrix_set(st->Xbar, m, j, gsl_matrix_get(X0, m, first));
+        xbar[j] = x[first];
       else
-        gsl_matrix_set(st->Xbar, m, j, gsl_matrix_get(st->Xbar, m, j) + x / (double)d->Nj[j]);
+        xbar[j] += x[n] / (double)d->Nj[j];
     }
+    for (size_t n = 0; n < N; n++)
+      dx[n] = x[n] - xbar[d->cls[n]];
   }
-  for (size_t n = 0; n < N; n++)
-    for (size_t m = 0; m < M; m++)
-      gsl_matrix_set(st->dX, m, n,
-                     gsl_matrix_get(X0, m, n) - gsl_matrix_get(st->Xbar, m, d->cls[n]));
   /* Thin SVD Xbar = U S V^T: Pen = V S^{-1} U^T, P x = U (U^T x); never the
    * normal equations, which square the condition number (pitfall 5). */
   TL_TRY(tl_linalg_svd(st->svdQM, st->Xbar, st->U, st->s, st->V));
@@ -185,16 +195,18 @@ void ub_net_free(ub_net *n) {
 }
 
 double ub_beta_min(const gsl_matrix *W1, const gsl_matrix *X0) {
+  /* One dgemm Z = W1 X0, then the most negative entry (row-major walk). */
+  gsl_matrix *Z = gsl_matrix_alloc(W1->size1, X0->size2);
+  if (!Z)
+    return NAN; /* out of memory: NaN propagates into every cost and claim */
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, W1, X0, 0.0, Z);
   double worst = 0;
-  for (size_t n = 0; n < X0->size2; n++) {
-    gsl_vector_const_view x = gsl_matrix_const_column(X0, n);
-    for (size_t m = 0; m < W1->size1; m++) {
-      gsl_vector_const_view w = gsl_matrix_const_row(W1, m);
-      double z = 0;
-      gsl_blas_ddot(&w.vector, &x.vector, &z);
-      worst = fmax(worst, -z);
-    }
+  for (size_t m = 0; m < Z->size1; m++) {
+    const double *row = Z->data + m * Z->tda;
+    for (size_t n = 0; n < Z->size2; n++)
+      worst = fmax(worst, -row[n]);
   }
+  gsl_matrix_free(Z);
   return worst;
 }
 
@@ -314,7 +326,7 @@ int ub_lstsq_cost(const ub_data *d, const gsl_matrix *X0, const gsl_matrix *Y, i
 
 /* excerpt: mq-closed-form */
 int ub_mq_compute(ub_mq *out, const ub_data *d, const ub_stats *st, const gsl_matrix *Y,
-                  double margin, double rcond, const ub_faults *f) {
+                  ub_objective *obj, double margin, double rcond, const ub_faults *f) {
   size_t Q = st->Q, N = st->N;
   double eps = d->eps;
   gsl_matrix *S = gsl_matrix_alloc(Q, Q), *L = gsl_matrix_alloc(Q, Q);
@@ -394,7 +406,7 @@ int ub_mq_compute(ub_mq *out, const ub_data *d, const ub_stats *st, const gsl_ma
     }
   gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, B, T, 0.0, Ast);
   ub_net_from_affine(net, Ast, NULL, NULL, d->X0, margin);
-  status = ub_net_cost(net, d, d->X0, Y, &out->cost_tied_fwd);
+  status = ub_net_cost(net, obj, &out->cost_tied_fwd);
 done:
   if (S) gsl_matrix_free(S);
   if (L) gsl_matrix_free(L);
@@ -460,25 +472,55 @@ int ub_objective_eval(ub_objective *o, const gsl_vector *theta, double *c2, gsl_
   return tl_net_loss(o->net, &o->loss, theta, o->X0, o->Yext, o->ws, c2);
 }
 
-int ub_net_cost(const ub_net *net, const ub_data *d, const gsl_matrix *X0, const gsl_matrix *Y,
-                double *cost) {
-  ub_objective *o = NULL;
+int ub_net_cost(const ub_net *net, ub_objective *obj, double *cost) {
   double c2 = NAN;
-  TL_TRY(ub_objective_alloc(&o, d, X0, Y));
-  int status = ub_objective_eval(o, net->theta, &c2, NULL);
-  ub_objective_free(o);
+  int status = ub_objective_eval(obj, net->theta, &c2, NULL);
   *cost = sqrt(c2);
   return status;
 }
 
+/* Forward passes over many points go in column blocks of this width, so
+ * that the workspace stays small (a test set can have 10^5 points). */
+#define UB_OUTPUT_CHUNK 1024
+
 int ub_net_outputs(const ub_net *net, const gsl_matrix *X, gsl_matrix *F) {
   tl_net_options opts = tl_net_options_default();
+  size_t n = X->size2, chunk = n < UB_OUTPUT_CHUNK ? n : UB_OUTPUT_CHUNK;
   tl_net *tn = tl_net_alloc(net->M, net->M, net->Q, &opts);
-  tl_net_workspace *ws = tn ? tl_net_workspace_alloc(tn, X->size2) : NULL;
-  int status = ws ? tl_net_predict(tn, net->theta, X, F, ws) : GSL_ENOMEM;
+  tl_net_workspace *ws = tn ? tl_net_workspace_alloc(tn, chunk) : NULL;
+  int status = ws ? TL_SUCCESS : GSL_ENOMEM;
+  for (size_t c = 0; c < n && !status; c += chunk) {
+    size_t w = n - c < chunk ? n - c : chunk;
+    gsl_matrix_const_view Xc = gsl_matrix_const_submatrix(X, 0, c, X->size1, w);
+    gsl_matrix_view Fc = gsl_matrix_submatrix(F, 0, c, F->size1, w);
+    status = tl_net_predict(tn, net->theta, &Xc.matrix, &Fc.matrix, ws);
+  }
   tl_net_workspace_free(ws);
   tl_net_free(tn);
   if (status == GSL_ENOMEM)
     TL_ERROR(GSL_ENOMEM, "out of memory");
   return status;
+}
+
+int ub_region_flags(const ub_net *net, const gsl_matrix *X, unsigned char *inside) {
+  size_t n = X->size2, chunk = n < UB_OUTPUT_CHUNK ? n : UB_OUTPUT_CHUNK;
+  gsl_matrix *Z = gsl_matrix_alloc(net->M, chunk);
+  if (!Z)
+    TL_ERROR(GSL_ENOMEM, "out of memory");
+  for (size_t c = 0; c < n; c += chunk) {
+    size_t w = n - c < chunk ? n - c : chunk;
+    gsl_matrix_const_view Xc = gsl_matrix_const_submatrix(X, 0, c, X->size1, w);
+    gsl_matrix_view Zc = gsl_matrix_submatrix(Z, 0, 0, net->M, w);
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &net->W1.matrix, &Xc.matrix, 0.0, &Zc.matrix);
+    for (size_t t = 0; t < w; t++)
+      inside[c + t] = 1;
+    for (size_t m = 0; m < net->M; m++) {
+      const double *row = Z->data + m * Z->tda, b = gsl_vector_get(&net->b1.vector, m);
+      for (size_t t = 0; t < w; t++)
+        if (row[t] + b < 0)
+          inside[c + t] = 0;
+    }
+  }
+  gsl_matrix_free(Z);
+  return TL_SUCCESS;
 }

@@ -84,9 +84,11 @@ const tl_net *ub_objective_net(const ub_objective *o);
 
 /* The network's outputs F = W2 relu(W1 X + b1) + b2 (Q x ncols). */
 int ub_net_outputs(const ub_net *net, const gsl_matrix *X, gsl_matrix *F);
-/* C = N^{-1/2} ||F - Y E||_F through tl_net's loss (the forward pass). */
-int ub_net_cost(const ub_net *net, const ub_data *d, const gsl_matrix *X0, const gsl_matrix *Y,
-                double *cost);
+/* inside[t] = 1 when column t of X lies in the linear region W1 x + b1 >= 0. */
+int ub_region_flags(const ub_net *net, const gsl_matrix *X, unsigned char *inside);
+/* C = N^{-1/2} ||F - Y E||_F through tl_net's loss (the forward pass), on
+ * the inputs and labels the objective was made for. */
+int ub_net_cost(const ub_net *net, ub_objective *obj, double *cost);
 
 /* 3.4: C_int (with the column of ones) or C_noint by dgelsd_; A (Q x M) and
  * c (Q) receive the fitted map when not NULL.  rank is that of the design. */
@@ -100,7 +102,7 @@ typedef struct {
 } ub_mq;
 
 int ub_mq_compute(ub_mq *out, const ub_data *d, const ub_stats *st, const gsl_matrix *Y,
-                  double margin, double rcond, const ub_faults *f);
+                  ub_objective *obj, double margin, double rcond, const ub_faults *f);
 
 /* Affine map x -> A x + c realised by the network with W1 = R, b1 = beta u,
  * W2 = A R^T, b2 = c - W2 b1 (tied: c = 0 means b2 = -W2 b1). */

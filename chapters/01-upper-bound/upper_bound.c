@@ -154,14 +154,17 @@ struct ub_set_s {
   ub_net *net;
   gsl_matrix *Y[2];
   gsl_matrix *Rs; /* Haar rotation, stream 4 */
+  ub_objective *obj[2]; /* the cost on d->X0 with each label matrix */
 };
 
 static void ub_set_free(ub_set *x) {
   ub_data_free(x->d);
   ub_stats_free(x->st);
   ub_net_free(x->net);
-  for (int i = 0; i < 2; i++)
+  for (int i = 0; i < 2; i++) {
     if (x->Y[i]) gsl_matrix_free(x->Y[i]);
+    ub_objective_free(x->obj[i]);
+  }
   if (x->Rs) gsl_matrix_free(x->Rs);
   memset(x, 0, sizeof *x);
 }
@@ -188,6 +191,22 @@ static int ub_set_init(ub_state *s, ub_set *x, ub_set_kind kind, int with_rotati
   return status;
 }
 
+/* The cost objective on the set's inputs with label matrix yk, made on first
+ * use (its workspace is large, and not every set needs both). */
+static int ub_set_objective(ub_set *x, int yk, ub_objective **obj) {
+  if (!x->obj[yk])
+    TL_TRY(ub_objective_alloc(&x->obj[yk], x->d, x->d->X0, x->Y[yk]));
+  *obj = x->obj[yk];
+  return TL_SUCCESS;
+}
+
+/* C*_fwd of the set's current network on its inputs, labels yk. */
+static int ub_set_cost(ub_set *x, int yk, double *cost) {
+  ub_objective *obj = NULL;
+  TL_TRY(ub_set_objective(x, yk, &obj));
+  return ub_net_cost(x->net, obj, cost);
+}
+
 /* Statistics at noise level eps. */
 static int ub_set_eps(ub_state *s, ub_set *x, double eps) {
   ub_data_set_eps(x->d, eps);
@@ -202,7 +221,7 @@ static int ub_sweep_case(ub_state *s, ub_set *x, int yk, ub_point *pt, int c) {
   const gsl_matrix *Y = x->Y[yk];
   TL_TRY(ub_label_stats_compute(&ls, x->st, Y));
   TL_TRY(ub_construct(x->net, x->st, Y, NULL, x->d->X0, P_DBL(s, "margin"), NAN, &s->faults));
-  TL_TRY(ub_net_cost(x->net, x->d, x->d->X0, Y, &pt->cost_fwd[c]));
+  TL_TRY(ub_set_cost(x, yk, &pt->cost_fwd[c]));
   size_t rank = 0;
   TL_TRY(ub_lstsq_cost(x->d, x->d->X0, Y, !s->faults.lstsq_no_intercept, P_DBL(s, "lstsq_rcond"),
                        &pt->cost_int[c], NULL, NULL, &rank));
@@ -262,7 +281,7 @@ static int ub_gauss_summary_compute(ub_state *s, ub_set *g, ub_gauss_summary *ou
   TL_TRY(ub_set_eps(s, g, P_DBL(s, "gd_eps")));
   TL_TRY(ub_label_stats_compute(&ls, g->st, g->Y[0]));
   TL_TRY(ub_construct(g->net, g->st, g->Y[0], NULL, g->d->X0, P_DBL(s, "margin"), NAN, &s->faults));
-  TL_TRY(ub_net_cost(g->net, g->d, g->d->X0, g->Y[0], &out->cost_fwd));
+  TL_TRY(ub_set_cost(g, 0, &out->cost_fwd));
   size_t rank = 0;
   TL_TRY(ub_lstsq_cost(g->d, g->d->X0, g->Y[0], !s->faults.lstsq_no_intercept,
                        P_DBL(s, "lstsq_rcond"), &out->cost_int, NULL, NULL, &rank));
@@ -274,7 +293,9 @@ static int ub_gauss_summary_compute(ub_state *s, ub_set *g, ub_gauss_summary *ou
 
 /* ---- part eps0: degeneracy, metrization, perp invariance, beta sweep ---- */
 
-/* Test points (stream 5) x_t = xbar_{j_t} + test_scale g_t and perp
+/* Test points (stream 5) x_t = xbar_{j_t} + test_scale g_t around the
+ * generator's averages (equal to the empirical ones, and untouched by any
+ * sabotage), and perp
  * directions h_t (stream 6), M x T each. */
 static int ub_test_points(ub_state *s, const ub_set *x, gsl_matrix **Xt, gsl_matrix **Ht) {
   size_t M = x->d->M, Q = x->d->Q, T = P_INT(s, "test_points");
@@ -290,7 +311,7 @@ static int ub_test_points(ub_state *s, const ub_set *x, gsl_matrix **Xt, gsl_mat
   for (size_t t = 0; t < T; t++) {
     size_t j = (size_t)gsl_rng_uniform_int(r5, (unsigned long)Q);
     for (size_t m = 0; m < M; m++)
-      gsl_matrix_set(*Xt, m, t, gsl_matrix_get(x->st->Xbar, m, j) + scale * gsl_ran_gaussian(r5, 1.0));
+      gsl_matrix_set(*Xt, m, t, gsl_matrix_get(x->d->Xbar, m, j) + scale * gsl_ran_gaussian(r5, 1.0));
     for (size_t m = 0; m < M; m++)
       gsl_matrix_set(*Ht, m, t, gsl_ran_gaussian(r6, 1.0));
   }
@@ -299,24 +320,17 @@ static int ub_test_points(ub_state *s, const ub_set *x, gsl_matrix **Xt, gsl_mat
   return TL_SUCCESS;
 }
 
-/* Is column t of X in the network's linear region W1 x + b1 >= 0? */
-static int ub_in_region(const ub_net *net, const gsl_matrix *X, size_t t) {
-  gsl_vector_const_view x = gsl_matrix_const_column(X, t);
-  for (size_t m = 0; m < net->M; m++) {
-    gsl_vector_const_view w = gsl_matrix_const_row(&net->W1.matrix, m);
-    double z = 0;
-    gsl_blas_ddot(&w.vector, &x.vector, &z);
-    if (z + gsl_vector_get(&net->b1.vector, m) < 0)
-      return 0;
-  }
-  return 1;
-}
-
-static double ub_region_fraction(const ub_net *net, const gsl_matrix *X) {
-  size_t in = 0;
+static int ub_region_fraction(const ub_net *net, const gsl_matrix *X, double *fraction) {
+  unsigned char *in = malloc(X->size2);
+  if (!in)
+    TL_ERROR(GSL_ENOMEM, "out of memory");
+  int status = ub_region_flags(net, X, in);
+  size_t k = 0;
   for (size_t t = 0; t < X->size2; t++)
-    in += (size_t)ub_in_region(net, X, t);
-  return (double)in / (double)X->size2;
+    k += in[t];
+  *fraction = (double)k / (double)X->size2;
+  free(in);
+  return status;
 }
 
 /* Share of training inputs whose nearest label is their own (lowest j on ties). */
@@ -424,6 +438,8 @@ static int ub_perp_invariance(ub_state *s, ub_set *x, const gsl_matrix *Xt, cons
     const gsl_matrix *Y = x->Y[yk];
     ub_label_stats ls;
     double c0 = NAN, d0 = NAN, dp0 = NAN, ci0 = NAN;
+    ub_objective *objp = NULL;
+    status = ub_objective_alloc(&objp, d, Xp, Y);
     /* (i) Rebuild the construction on x + eta z: its cost does not move. */
     for (size_t a = 0; a < amps_n && !status; a++) {
       gsl_matrix_memcpy(Xp, Z);
@@ -434,7 +450,7 @@ static int ub_perp_invariance(ub_state *s, ub_set *x, const gsl_matrix *Xt, cons
       if (!status) status = ub_stats_compute(x->st, d, Xp, &s->faults);
       if (!status) status = ub_label_stats_compute(&ls, x->st, Y);
       if (!status) status = ub_construct(x->net, x->st, Y, NULL, Xp, margin, NAN, &s->faults);
-      if (!status) status = ub_net_cost(x->net, d, Xp, Y, &cost);
+      if (!status) status = ub_net_cost(x->net, objp, &cost);
       if (!status) status = ub_lstsq_cost(d, Xp, Y, 1, P_DBL(s, "lstsq_rcond"), &cint, NULL, NULL, &rank);
       if (status)
         break;
@@ -454,6 +470,7 @@ static int ub_perp_invariance(ub_state *s, ub_set *x, const gsl_matrix *Xt, cons
         fd->n_perp = a + 1;
       }
     }
+    ub_objective_free(objp);
     /* (ii) Shifting a test point along range P_perp leaves the output alone. */
     if (!status) status = ub_set_eps(s, x, eps0);
     if (!status) status = ub_label_stats_compute(&ls, x->st, Y);
@@ -508,7 +525,7 @@ static int ub_degeneracy(ub_state *s, ub_set *x, int yk, double *spread) {
       double cost = NAN;
       TL_TRY(ub_construct(x->net, x->st, Y, r ? x->Rs : NULL, x->d->X0, P_DBL(s, "margin"),
                           b == 0 ? NAN : checks[b - 1], &s->faults));
-      TL_TRY(ub_net_cost(x->net, x->d, x->d->X0, Y, &cost));
+      TL_TRY(ub_set_cost(x, yk, &cost));
       lo = fmin(lo, cost);
       hi = fmax(hi, cost);
     }
@@ -562,36 +579,39 @@ static int ub_label_distance(ub_state *s, ub_set *x, int yk, const gsl_matrix *X
   TL_TRY(ub_label_stats_compute(&ls, x->st, Y));
   TL_TRY(ub_construct(x->net, x->st, Y, x->Rs, x->d->X0, P_DBL(s, "margin"), NAN, &s->faults));
   gsl_matrix *F = gsl_matrix_alloc(Q, T), *YPen = gsl_matrix_alloc(Q, M), *P = gsl_matrix_alloc(M, M);
-  gsl_vector *px = gsl_vector_alloc(M), *e = gsl_vector_alloc(Q);
-  if (!F || !YPen || !P || !px || !e)
+  gsl_matrix *PX = gsl_matrix_alloc(M, T), *E = gsl_matrix_alloc(Q, T), *Ej = gsl_matrix_alloc(Q, Q);
+  unsigned char *inside = malloc(T);
+  if (!F || !YPen || !P || !PX || !E || !Ej || !inside)
     TL_ERROR(GSL_ENOMEM, "out of memory");
   int status = ub_net_outputs(x->net, Xt, F);
+  if (!status) status = ub_region_flags(x->net, Xt, inside);
+  /* E = Y Pen (P X_t) and Ej = Y Pen Xbar: the distance to label j is
+   * |E_t - Ej_j| = |Y Pen (P x_t - xbar_j)|. */
   gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, Y, x->st->Pen, 0.0, YPen);
   gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, x->st->U, x->st->U, 0.0, P);
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, P, Xt, 0.0, PX);
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, YPen, PX, 0.0, E);
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, YPen, x->st->Xbar, 0.0, Ej);
   size_t in = 0, pairs = 0;
   double worst = 0;
   for (size_t t = 0; t < T && !status; t++) {
-    int inside = ub_in_region(x->net, Xt, t);
-    in += (size_t)inside;
-    gsl_vector_const_view xt = gsl_matrix_const_column(Xt, t);
-    gsl_blas_dgemv(CblasNoTrans, 1.0, P, &xt.vector, 0.0, px);
+    in += inside[t];
     for (size_t j = 0; j < Q; j++) {
-      gsl_vector_view xj = gsl_matrix_column(x->st->Xbar, j);
-      gsl_vector_sub(px, &xj.vector);
-      gsl_blas_dgemv(CblasNoTrans, 1.0, YPen, px, 0.0, e);
-      gsl_vector_add(px, &xj.vector);
-      double pred = gsl_blas_dnrm2(e), obs = 0;
+      double pred = 0, obs = 0;
       for (size_t q = 0; q < Q; q++) {
-        double v = gsl_matrix_get(F, q, t) - gsl_matrix_get(Y, q, j);
-        obs += v * v;
+        double a = gsl_matrix_get(E, q, t) - gsl_matrix_get(Ej, q, j);
+        double b = gsl_matrix_get(F, q, t) - gsl_matrix_get(Y, q, j);
+        pred += a * a;
+        obs += b * b;
       }
+      pred = sqrt(pred);
       obs = sqrt(obs);
-      if (inside)
+      if (inside[t])
         worst = fmax(worst, fabs(obs - pred));
       if (fd && t < 2000 && pairs < fd->n_pairs) {
         fd->pair_d[pairs] = pred;
         fd->pair_out[pairs] = obs;
-        fd->pair_in[pairs] = inside;
+        fd->pair_in[pairs] = inside[t];
         pairs++;
       }
     }
@@ -605,8 +625,10 @@ static int ub_label_distance(ub_state *s, ub_set *x, int yk, const gsl_matrix *X
   gsl_matrix_free(F);
   gsl_matrix_free(YPen);
   gsl_matrix_free(P);
-  gsl_vector_free(px);
-  gsl_vector_free(e);
+  gsl_matrix_free(PX);
+  gsl_matrix_free(E);
+  gsl_matrix_free(Ej);
+  free(inside);
   if (!status && 2 * in < T)
     TL_ERROR(TL_EPRECOND, "%s: only %zu of %zu test points lie in the linear region (need half)",
              x->d->name, in, T);
@@ -654,7 +676,7 @@ static int ub_part_eps0(ub_state *s, ub_figure_data *fd) {
       if (!status) status = ub_set_eps(s, &sets[i], 0.0);
       if (!status) status = ub_construct(sets[i].net, sets[i].st, sets[i].Y[yk], NULL,
                                          sets[i].d->X0, P_DBL(s, "margin"), NAN, &s->faults);
-      if (!status) status = ub_net_cost(sets[i].net, sets[i].d, sets[i].d->X0, sets[i].Y[yk], &c);
+      if (!status) status = ub_set_cost(&sets[i], yk, &c);
       zero_cost = fmax(zero_cost, c);
     }
   /* Label distances (trig-qm, both Y, R_s) and linear-region fractions. */
@@ -664,7 +686,7 @@ static int ub_part_eps0(ub_state *s, ub_figure_data *fd) {
     status = ub_set_eps(s, &sets[i], e);
     if (!status) status = ub_construct(sets[i].net, sets[i].st, sets[i].Y[0], sets[i].Rs,
                                        sets[i].d->X0, P_DBL(s, "margin"), NAN, &s->faults);
-    if (!status) frac[i] = ub_region_fraction(sets[i].net, Xt[i]);
+    if (!status) status = ub_region_fraction(sets[i].net, Xt[i], &frac[i]);
   }
   for (int yk = 0; yk < 2 && !status; yk++) {
     double v = 0, f = 0;
@@ -692,7 +714,7 @@ static int ub_part_eps0(ub_state *s, ub_figure_data *fd) {
       double ratio = 3.0 * (double)b / (double)(nb - 1), cost = NAN;
       status = ub_construct(x->net, x->st, x->Y[0], NULL, x->d->X0, P_DBL(s, "margin"), ratio,
                             &s->faults);
-      if (!status) status = ub_net_cost(x->net, x->d, x->d->X0, x->Y[0], &cost);
+      if (!status) status = ub_set_cost(x, 0, &cost);
       fd->beta_ratio[b] = ratio;
       fd->beta_cost_ratio[b] = cost / ls.cost_closed;
     }
@@ -829,9 +851,13 @@ static int ub_part_mq(ub_state *s) {
     if (!tl_cli_shard_runs(&s->cli, k))
       continue;
     status = ub_set_eps(s, &x, s->eps_grid[k]);
-    for (int yk = 0; yk < 2 && !status; yk++)
-      status = ub_mq_compute(&s->points[k].mq[yk], x.d, x.st, x.Y[yk], P_DBL(s, "margin"),
-                             P_DBL(s, "lstsq_rcond"), &s->faults);
+    for (int yk = 0; yk < 2 && !status; yk++) {
+      ub_objective *obj = NULL;
+      status = ub_set_objective(&x, yk, &obj);
+      if (!status)
+        status = ub_mq_compute(&s->points[k].mq[yk], x.d, x.st, x.Y[yk], obj, P_DBL(s, "margin"),
+                               P_DBL(s, "lstsq_rcond"), &s->faults);
+    }
   }
   ub_set_free(&x);
   return status;
