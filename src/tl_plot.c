@@ -61,11 +61,13 @@
 #define TL_TICK_PAD 2.0         /* tick end to tick label */
 #define TL_LABEL_PAD 3.5        /* tick labels to axis label */
 #define TL_TITLE_PAD 4.0        /* axes top to the title's baseline region */
+#define TL_MULT_PAD 2.0         /* axes top to a y axis' x10^e */
+#define TL_LETTER_GAP 4.0       /* panel letter to a title pushed left */
 #define TL_FRAME_WIDTH 0.6
 #define TL_TICK_WIDTH 0.6
 #define TL_MINOR_TICK_WIDTH 0.45
-#define TL_TICK_SPACING_X 48.0  /* wanted distance between labelled ticks, pt */
-#define TL_TICK_SPACING_Y 30.0
+#define TL_TICK_SPACING_X 38.0  /* wanted distance between labelled ticks, pt */
+#define TL_TICK_SPACING_Y 28.0
 #define TL_TICK_M_MIN 3
 #define TL_TICK_M_MAX 9
 #define TL_TICK_GAP_X 5.0       /* least blank between adjacent x tick labels */
@@ -74,6 +76,8 @@
 #define TL_MINOR_MAX 160
 #define TL_MIN_AXES 20.0        /* an axes box smaller than this is an error */
 #define TL_LAYOUT_PASSES 3      /* margins <-> ticks fixed point; 3 passes settle */
+#define TL_RANGE_LIMIT 1e307    /* automatic linear ranges stay within +-this */
+#define TL_RANGE_LIMIT_LOG 307.0 /* and log ranges within 10^+-this */
 
 /* Ticks: extended Wilkinson (Talbot, Lin, Hanrahan 2010). */
 #define TL_TICK_NQ 6
@@ -85,11 +89,15 @@
 #define TL_TICK_FIXED_MIN 1e-4  /* steps below: scientific labels */
 #define TL_TICK_FIXED_MAX 1e6   /* steps at or above: scientific labels */
 #define TL_TICK_MAX_DECIMALS 17
-#define TL_TICK_INTEGER_TOL 1e-9 /* step * 10^d within this of an integer */
+#define TL_TICK_INTEGER_TOL 1e-6 /* step * 10^d within this of an integer (a step
+                                    from a difference of ticks carries rounding) */
+#define TL_TICK_FIXED_VALUE 1e-2 /* small steps on values this large stay fixed-point:
+                                    1.000000001, not 1.000000001e0 */
 
 /* Log axes. */
 #define TL_LOG_MINOR_MAX_DECADES 6.5 /* "few decades": minor ticks 2..9 */
 #define TL_LOG_MINOR_MIN_DECADE 14.0 /* and each decade at least this long, pt */
+#define TL_MINOR_MIN_SPACING 2.5     /* minor ticks closer than this (pt) are dropped */
 
 /* Colour bar. */
 #define TL_CBAR_GAP 6.0
@@ -330,10 +338,15 @@ int tl_plot_tick_label(double value, double step, char *buf, size_t size) {
     int d = step_decimals(step);
     if (fabs(value) < TL_TICK_EPS * step)
       value = 0.0;
-    if (value == 0.0) {
-      n = snprintf(tmp, sizeof tmp, "0");
-    } else if (step >= TL_TICK_FIXED_MIN && step < TL_TICK_FIXED_MAX) {
+    int fixed = step >= TL_TICK_FIXED_MIN && step < TL_TICK_FIXED_MAX;
+    if (step < TL_TICK_FIXED_MIN && fabs(value) >= TL_TICK_FIXED_VALUE &&
+        fabs(value) < TL_TICK_FIXED_MAX)
+      fixed = 1;
+    if (fixed) {
+      /* 0 keeps the axis' decimals ("0.00" next to "0.25"), never a sign. */
       n = snprintf(tmp, sizeof tmp, "%.*f", d > 0 ? d : 0, value);
+    } else if (value == 0.0) {
+      n = snprintf(tmp, sizeof tmp, "0");
     } else {
       /* Scientific: the mantissa keeps the digits the step needs. */
       int e = (int)floor(log10(fabs(value)));
@@ -390,60 +403,81 @@ static void font_options_apply(cairo_t *cr) {
   cairo_font_options_destroy(fo);
 }
 
+/* TeX's atom classes, for the spacing of math mode: binary operators get a
+ * medium space on each side (none when unary), relations a thick one. */
+enum { TL_ATOM_NONE = 0, TL_ATOM_ORD, TL_ATOM_BIN, TL_ATOM_REL };
+
 typedef struct {
   const char *name;
   const char *utf8;
   int font;
+  int atom; /* 0: ordinary */
 } tl_symbol;
 
 /* Lowercase Greek in math italic (Unicode's mathematical alphanumerics, which
  * Latin Modern Math has; Latin Modern Roman has no lowercase Greek), uppercase
  * upright as TeX does, operators and relations from the math font. */
 static const tl_symbol tl_symbols[] = {
-    {"alpha", "\U0001D6FC", TL_PLOT_FONT_MATH},   {"beta", "\U0001D6FD", TL_PLOT_FONT_MATH},
-    {"gamma", "\U0001D6FE", TL_PLOT_FONT_MATH},   {"delta", "\U0001D6FF", TL_PLOT_FONT_MATH},
-    {"epsilon", "\U0001D716", TL_PLOT_FONT_MATH}, {"varepsilon", "\U0001D700", TL_PLOT_FONT_MATH},
-    {"zeta", "\U0001D701", TL_PLOT_FONT_MATH},    {"eta", "\U0001D702", TL_PLOT_FONT_MATH},
-    {"theta", "\U0001D703", TL_PLOT_FONT_MATH},   {"vartheta", "\U0001D717", TL_PLOT_FONT_MATH},
-    {"iota", "\U0001D704", TL_PLOT_FONT_MATH},    {"kappa", "\U0001D705", TL_PLOT_FONT_MATH},
-    {"lambda", "\U0001D706", TL_PLOT_FONT_MATH},  {"mu", "\U0001D707", TL_PLOT_FONT_MATH},
-    {"nu", "\U0001D708", TL_PLOT_FONT_MATH},      {"xi", "\U0001D709", TL_PLOT_FONT_MATH},
-    {"pi", "\U0001D70B", TL_PLOT_FONT_MATH},      {"rho", "\U0001D70C", TL_PLOT_FONT_MATH},
-    {"varrho", "\U0001D71A", TL_PLOT_FONT_MATH},  {"sigma", "\U0001D70E", TL_PLOT_FONT_MATH},
-    {"tau", "\U0001D70F", TL_PLOT_FONT_MATH},     {"upsilon", "\U0001D710", TL_PLOT_FONT_MATH},
-    {"phi", "\U0001D719", TL_PLOT_FONT_MATH},     {"varphi", "\U0001D711", TL_PLOT_FONT_MATH},
-    {"chi", "\U0001D712", TL_PLOT_FONT_MATH},     {"psi", "\U0001D713", TL_PLOT_FONT_MATH},
-    {"omega", "\U0001D714", TL_PLOT_FONT_MATH},   {"Gamma", "\u0393", TL_PLOT_FONT_ROMAN},
-    {"Delta", "\u0394", TL_PLOT_FONT_ROMAN},      {"Theta", "\u0398", TL_PLOT_FONT_ROMAN},
-    {"Lambda", "\u039B", TL_PLOT_FONT_ROMAN},     {"Xi", "\u039E", TL_PLOT_FONT_ROMAN},
-    {"Pi", "\u03A0", TL_PLOT_FONT_ROMAN},         {"Sigma", "\u03A3", TL_PLOT_FONT_ROMAN},
-    {"Upsilon", "\u03A5", TL_PLOT_FONT_ROMAN},    {"Phi", "\u03A6", TL_PLOT_FONT_ROMAN},
-    {"Psi", "\u03A8", TL_PLOT_FONT_ROMAN},        {"Omega", "\u03A9", TL_PLOT_FONT_ROMAN},
-    {"ell", "\u2113", TL_PLOT_FONT_MATH},         {"infty", "\u221E", TL_PLOT_FONT_MATH},
-    {"le", "\u2264", TL_PLOT_FONT_MATH},          {"leq", "\u2264", TL_PLOT_FONT_MATH},
-    {"ge", "\u2265", TL_PLOT_FONT_MATH},          {"geq", "\u2265", TL_PLOT_FONT_MATH},
-    {"approx", "\u2248", TL_PLOT_FONT_MATH},      {"times", "\u00D7", TL_PLOT_FONT_MATH},
-    {"cdot", "\u22C5", TL_PLOT_FONT_MATH},        {"perp", "\u22A5", TL_PLOT_FONT_MATH},
-    {"|", "\u2016", TL_PLOT_FONT_MATH},           {"pm", "\u00B1", TL_PLOT_FONT_MATH},
-    {"mp", "\u2213", TL_PLOT_FONT_MATH},          {"sim", "\u223C", TL_PLOT_FONT_MATH},
-    {"partial", "\U0001D715", TL_PLOT_FONT_MATH}, {"nabla", "\u2207", TL_PLOT_FONT_MATH},
-    {"to", "\u2192", TL_PLOT_FONT_MATH},          {"rightarrow", "\u2192", TL_PLOT_FONT_MATH},
-    {"leftarrow", "\u2190", TL_PLOT_FONT_MATH},   {"in", "\u2208", TL_PLOT_FONT_MATH},
-    {"ne", "\u2260", TL_PLOT_FONT_MATH},          {"neq", "\u2260", TL_PLOT_FONT_MATH},
-    {"propto", "\u221D", TL_PLOT_FONT_MATH},      {"equiv", "\u2261", TL_PLOT_FONT_MATH},
-    {"ll", "\u226A", TL_PLOT_FONT_MATH},          {"gg", "\u226B", TL_PLOT_FONT_MATH},
-    {"sum", "\u2211", TL_PLOT_FONT_MATH},         {"prod", "\u220F", TL_PLOT_FONT_MATH},
-    {"sqrt", "\u221A", TL_PLOT_FONT_MATH},        {"circ", "\u2218", TL_PLOT_FONT_MATH},
-    {"ast", "\u2217", TL_PLOT_FONT_MATH},         {"star", "\u22C6", TL_PLOT_FONT_MATH},
-    {"langle", "\u27E8", TL_PLOT_FONT_MATH},      {"rangle", "\u27E9", TL_PLOT_FONT_MATH},
-    {"ldots", "\u2026", TL_PLOT_FONT_ROMAN},      {"cdots", "\u22EF", TL_PLOT_FONT_MATH},
+    {"alpha", "\U0001D6FC", TL_PLOT_FONT_MATH, 0}, {"beta", "\U0001D6FD", TL_PLOT_FONT_MATH, 0},
+    {"gamma", "\U0001D6FE", TL_PLOT_FONT_MATH, 0}, {"delta", "\U0001D6FF", TL_PLOT_FONT_MATH, 0},
+    {"epsilon", "\U0001D716", TL_PLOT_FONT_MATH, 0},
+    {"varepsilon", "\U0001D700", TL_PLOT_FONT_MATH, 0},
+    {"zeta", "\U0001D701", TL_PLOT_FONT_MATH, 0}, {"eta", "\U0001D702", TL_PLOT_FONT_MATH, 0},
+    {"theta", "\U0001D703", TL_PLOT_FONT_MATH, 0}, {"vartheta", "\U0001D717", TL_PLOT_FONT_MATH, 0},
+    {"iota", "\U0001D704", TL_PLOT_FONT_MATH, 0}, {"kappa", "\U0001D705", TL_PLOT_FONT_MATH, 0},
+    {"lambda", "\U0001D706", TL_PLOT_FONT_MATH, 0}, {"mu", "\U0001D707", TL_PLOT_FONT_MATH, 0},
+    {"nu", "\U0001D708", TL_PLOT_FONT_MATH, 0}, {"xi", "\U0001D709", TL_PLOT_FONT_MATH, 0},
+    {"pi", "\U0001D70B", TL_PLOT_FONT_MATH, 0}, {"rho", "\U0001D70C", TL_PLOT_FONT_MATH, 0},
+    {"varrho", "\U0001D71A", TL_PLOT_FONT_MATH, 0}, {"sigma", "\U0001D70E", TL_PLOT_FONT_MATH, 0},
+    {"tau", "\U0001D70F", TL_PLOT_FONT_MATH, 0}, {"upsilon", "\U0001D710", TL_PLOT_FONT_MATH, 0},
+    {"phi", "\U0001D719", TL_PLOT_FONT_MATH, 0}, {"varphi", "\U0001D711", TL_PLOT_FONT_MATH, 0},
+    {"chi", "\U0001D712", TL_PLOT_FONT_MATH, 0}, {"psi", "\U0001D713", TL_PLOT_FONT_MATH, 0},
+    {"omega", "\U0001D714", TL_PLOT_FONT_MATH, 0}, {"Gamma", "\u0393", TL_PLOT_FONT_ROMAN, 0},
+    {"Delta", "\u0394", TL_PLOT_FONT_ROMAN, 0}, {"Theta", "\u0398", TL_PLOT_FONT_ROMAN, 0},
+    {"Lambda", "\u039B", TL_PLOT_FONT_ROMAN, 0}, {"Xi", "\u039E", TL_PLOT_FONT_ROMAN, 0},
+    {"Pi", "\u03A0", TL_PLOT_FONT_ROMAN, 0}, {"Sigma", "\u03A3", TL_PLOT_FONT_ROMAN, 0},
+    {"Upsilon", "\u03A5", TL_PLOT_FONT_ROMAN, 0}, {"Phi", "\u03A6", TL_PLOT_FONT_ROMAN, 0},
+    {"Psi", "\u03A8", TL_PLOT_FONT_ROMAN, 0}, {"Omega", "\u03A9", TL_PLOT_FONT_ROMAN, 0},
+    {"ell", "\u2113", TL_PLOT_FONT_MATH, 0}, {"infty", "\u221E", TL_PLOT_FONT_MATH, 0},
+    {"le", "\u2264", TL_PLOT_FONT_MATH, TL_ATOM_REL},
+    {"leq", "\u2264", TL_PLOT_FONT_MATH, TL_ATOM_REL},
+    {"ge", "\u2265", TL_PLOT_FONT_MATH, TL_ATOM_REL},
+    {"geq", "\u2265", TL_PLOT_FONT_MATH, TL_ATOM_REL},
+    {"approx", "\u2248", TL_PLOT_FONT_MATH, TL_ATOM_REL},
+    {"times", "\u00D7", TL_PLOT_FONT_MATH, TL_ATOM_BIN},
+    {"cdot", "\u22C5", TL_PLOT_FONT_MATH, TL_ATOM_BIN},
+    {"perp", "\u22A5", TL_PLOT_FONT_MATH, TL_ATOM_REL}, {"|", "\u2016", TL_PLOT_FONT_MATH, 0},
+    {"pm", "\u00B1", TL_PLOT_FONT_MATH, TL_ATOM_BIN},
+    {"mp", "\u2213", TL_PLOT_FONT_MATH, TL_ATOM_BIN},
+    {"sim", "\u223C", TL_PLOT_FONT_MATH, TL_ATOM_REL},
+    {"partial", "\U0001D715", TL_PLOT_FONT_MATH, 0}, {"nabla", "\u2207", TL_PLOT_FONT_MATH, 0},
+    {"to", "\u2192", TL_PLOT_FONT_MATH, TL_ATOM_REL},
+    {"rightarrow", "\u2192", TL_PLOT_FONT_MATH, TL_ATOM_REL},
+    {"leftarrow", "\u2190", TL_PLOT_FONT_MATH, TL_ATOM_REL},
+    {"in", "\u2208", TL_PLOT_FONT_MATH, TL_ATOM_REL},
+    {"ne", "\u2260", TL_PLOT_FONT_MATH, TL_ATOM_REL},
+    {"neq", "\u2260", TL_PLOT_FONT_MATH, TL_ATOM_REL},
+    {"propto", "\u221D", TL_PLOT_FONT_MATH, TL_ATOM_REL},
+    {"equiv", "\u2261", TL_PLOT_FONT_MATH, TL_ATOM_REL},
+    {"ll", "\u226A", TL_PLOT_FONT_MATH, TL_ATOM_REL},
+    {"gg", "\u226B", TL_PLOT_FONT_MATH, TL_ATOM_REL}, {"sum", "\u2211", TL_PLOT_FONT_MATH, 0},
+    {"prod", "\u220F", TL_PLOT_FONT_MATH, 0}, {"sqrt", "\u221A", TL_PLOT_FONT_MATH, 0},
+    {"circ", "\u2218", TL_PLOT_FONT_MATH, TL_ATOM_BIN},
+    {"ast", "\u2217", TL_PLOT_FONT_MATH, TL_ATOM_BIN},
+    {"star", "\u22C6", TL_PLOT_FONT_MATH, TL_ATOM_BIN}, {"langle", "\u27E8", TL_PLOT_FONT_MATH, 0},
+    {"rangle", "\u27E9", TL_PLOT_FONT_MATH, 0}, {"ldots", "\u2026", TL_PLOT_FONT_ROMAN, 0},
+    {"cdots", "\u22EF", TL_PLOT_FONT_MATH, 0},
 };
+
+/* Operator names, upright as in TeX (\sin x). */
+static const char *const tl_operators[] = {"sin", "cos", "tan", "exp", "log", "ln",  "max",
+                                           "min", "sup", "inf", "det", "tr",  "arg", "lim",
+                                           "sgn", "diag", "rank", "argmin", "argmax"};
 
 /* Accents: the glyph is centred over the ink of its argument. */
 static const tl_symbol tl_accents[] = {
-    {"bar", "\u00AF", TL_PLOT_FONT_ROMAN},
-    {"tilde", "\u02DC", TL_PLOT_FONT_ROMAN},
-    {"hat", "\u02C6", TL_PLOT_FONT_ROMAN},
+    {"bar", "\u00AF", TL_PLOT_FONT_ROMAN, 0}, {"tilde", "\u02DC", TL_PLOT_FONT_ROMAN, 0},
+    {"hat", "\u02C6", TL_PLOT_FONT_ROMAN, 0},
 };
 
 typedef struct {
@@ -462,6 +496,7 @@ typedef struct {
   int max_runs, n_runs, overflow;
   int open;   /* the last run may still be extended */
   double pen; /* current advance, pt */
+  int last;   /* class of the last math atom: TL_ATOM_NONE at a start or after '(' */
 } tl_markup;
 
 static double run_advance(cairo_t *cr, int font, double size, const char *text) {
@@ -524,6 +559,26 @@ static size_t utf8_length(const char *s) {
 
 static int is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
+/* A binary operator or relation: in math mode (not in scripts, as in TeX's
+ * script style) spaced on both sides; a binary operator with nothing before
+ * it (or after an opening bracket or another operator) is unary, unspaced. */
+static void markup_operator(tl_markup *mk, const char *utf8, int font, int atom, int math,
+                            int script, double size, double rise) {
+  if (!math || script || (atom == TL_ATOM_BIN && mk->last != TL_ATOM_ORD)) {
+    markup_emit(mk, utf8, strlen(utf8), font, size, rise);
+    mk->last = atom;
+    return;
+  }
+  double space = (atom == TL_ATOM_REL ? TL_SPACE_EM_THICK : TL_SPACE_EM_MEDIUM) * size;
+  if (mk->last != TL_ATOM_NONE)
+    mk->pen += space;
+  mk->open = 0;
+  markup_emit(mk, utf8, strlen(utf8), font, size, rise);
+  mk->pen += space;
+  mk->open = 0;
+  mk->last = atom;
+}
+
 /* One character.  In math mode Latin letters are italic and '-' is a minus
  * sign; in text mode '-' is a minus too unless it joins two letters (a hyphen,
  * as in "x-axis"), because labels like "1 - C" or "^{-1/2}" mean subtraction. */
@@ -534,23 +589,39 @@ static void markup_char(tl_markup *mk, const char **s, const char *begin, int ma
   *s += len;
   if (len == 1) {
     char c = p[0];
+    if (math && c == ' ')
+      return; /* math mode spaces itself */
     if (math && is_letter(c)) {
       markup_emit(mk, p, 1, TL_PLOT_FONT_ITALIC, size, rise);
+      mk->last = TL_ATOM_ORD;
       return;
     }
     if (c == '-') {
       int hyphen = !math && !script && p > begin && is_letter(p[-1]) && is_letter(p[1]);
       if (!hyphen) {
-        markup_emit(mk, "\u2212", strlen("\u2212"), TL_PLOT_FONT_ROMAN, size, rise);
+        markup_operator(mk, "\u2212", TL_PLOT_FONT_ROMAN, TL_ATOM_BIN, math, script, size, rise);
         return;
       }
     }
+    if (c == '+' || c == '=' || c == '<' || c == '>') {
+      char op[2] = {c, '\0'};
+      markup_operator(mk, op, TL_PLOT_FONT_ROMAN, c == '+' ? TL_ATOM_BIN : TL_ATOM_REL, math,
+                      script, size, rise);
+      return;
+    }
     if (c == '*' && (math || script)) {
       markup_emit(mk, "\u2217", strlen("\u2217"), TL_PLOT_FONT_ROMAN, size, rise);
+      mk->last = TL_ATOM_ORD;
+      return;
+    }
+    if (c == '(' || c == '[' || c == ',' || c == ';') {
+      markup_emit(mk, p, 1, TL_PLOT_FONT_ROMAN, size, rise);
+      mk->last = TL_ATOM_NONE; /* a following minus is unary */
       return;
     }
   }
   markup_emit(mk, p, len, TL_PLOT_FONT_ROMAN, size, rise);
+  mk->last = TL_ATOM_ORD;
 }
 
 static void markup_sequence(tl_markup *mk, const char **s, const char *begin, int math, int script,
@@ -603,8 +674,20 @@ static void markup_command(tl_markup *mk, const char **s, const char *begin, int
     }
   for (size_t i = 0; i < sizeof tl_symbols / sizeof tl_symbols[0]; i++)
     if (strlen(tl_symbols[i].name) == len && memcmp(tl_symbols[i].name, name, len) == 0) {
+      if (tl_symbols[i].atom != TL_ATOM_NONE) {
+        markup_operator(mk, tl_symbols[i].utf8, tl_symbols[i].font, tl_symbols[i].atom, math,
+                        script, size, rise);
+        return;
+      }
       markup_emit(mk, tl_symbols[i].utf8, strlen(tl_symbols[i].utf8), tl_symbols[i].font, size,
                   rise);
+      mk->last = TL_ATOM_ORD;
+      return;
+    }
+  for (size_t i = 0; i < sizeof tl_operators / sizeof tl_operators[0]; i++)
+    if (strlen(tl_operators[i]) == len && memcmp(tl_operators[i], name, len) == 0) {
+      markup_emit(mk, name, len, TL_PLOT_FONT_ROMAN, size, rise);
+      mk->last = TL_ATOM_NONE; /* \sin -x: the minus is unary */
       return;
     }
   for (size_t i = 0; i < sizeof tl_accents / sizeof tl_accents[0]; i++)
@@ -633,6 +716,7 @@ static void markup_command(tl_markup *mk, const char **s, const char *begin, int
                   lift);
       mk->pen = x1;
       mk->open = 0;
+      mk->last = TL_ATOM_ORD;
       return;
     }
   /* Unknown: drawn as written. */
@@ -681,6 +765,22 @@ static void markup_scripts(tl_markup *mk, const char **s, const char *begin, int
   }
   mk->pen = end;
   mk->open = 0;
+  mk->last = TL_ATOM_ORD;
+}
+
+static int is_alnum(char c) { return is_letter(c) || (c >= '0' && c <= '9'); }
+
+/* In text mode an underscore inside an identifier (two or more letters or
+ * digits before it, not a command name, and two letters after it, as in
+ * hess_zero_tol) is the character itself: a subscript would need braces there
+ * anyway (x_{ab}), and identifiers are common in labels. */
+static int snake_underscore(const char *p, const char *begin) {
+  const char *q = p;
+  while (q > begin && is_alnum(q[-1]))
+    q--;
+  if (p - q < 2 || (q > begin && q[-1] == '\\'))
+    return 0;
+  return is_letter(p[1]) && is_letter(p[2]);
 }
 
 static void markup_sequence(tl_markup *mk, const char **s, const char *begin, int math, int script,
@@ -703,6 +803,8 @@ static void markup_sequence(tl_markup *mk, const char **s, const char *begin, in
     } else if (c == '$') {
       (*s)++;
       math = !math;
+    } else if (c == '_' && !math && !script && snake_underscore(*s, begin)) {
+      markup_char(mk, s, begin, math, script, size, rise);
     } else if (c == '_' || c == '^') {
       markup_scripts(mk, s, begin, math, size, rise, depth);
     } else if (c == '\\') {
@@ -716,7 +818,7 @@ static void markup_sequence(tl_markup *mk, const char **s, const char *begin, in
 
 static int markup_run(cairo_t *cr, const char *markup, double size, tl_plot_run *runs,
                       int max_runs, int *n_runs, double *width) {
-  tl_markup mk = {cr, runs, max_runs, 0, 0, 0, 0.0};
+  tl_markup mk = {cr, runs, max_runs, 0, 0, 0, 0.0, TL_ATOM_NONE};
   const char *s = markup;
   markup_sequence(&mk, &s, markup, 0, 0, size, 0.0, 0, 0);
   *n_runs = mk.n_runs;
@@ -1406,11 +1508,9 @@ static void add_reference(tl_plot_figure *fig, int panel, int kind, double a, do
   tl_panel *p = fig_panel(fig, panel, who);
   if (!p)
     return;
+  /* A non-finite value is not an error: the line is not drawn, but it still
+   * goes to the TSV, so the record is complete. */
   int span = kind == TL_SERIES_XSPAN || kind == TL_SERIES_YSPAN;
-  if (!isfinite(a) || (span && !isfinite(b))) {
-    /* Non-finite data are never an error: the line is simply not drawn, but
-     * it still goes to the TSV (as a NaN) so the record is complete. */
-  }
   tl_series *s = series_push(fig, p, kind);
   if (!s)
     return;
@@ -1420,8 +1520,9 @@ static void add_reference(tl_plot_figure *fig, int panel, int kind, double a, do
   else
     style_resolve(fig, p, style, s, TL_COLOR_BLACK, TL_PLOT_LINE_DASHED, TL_PLOT_MARKER_NONE,
                   TL_REF_WIDTH, 1.0, who);
-  s->box[0] = span ? fmin(a, b) : a;
-  s->box[1] = span ? fmax(a, b) : a;
+  /* Not fmin/fmax: they drop a NaN, and a span with a NaN end is not drawn. */
+  s->box[0] = span && b < a ? b : a;
+  s->box[1] = span && b < a ? a : b;
   series_commit(fig, p, s);
 }
 
@@ -1504,6 +1605,8 @@ typedef struct {
   double major[TL_TICK_MAX], minor[TL_MINOR_MAX];
   tl_label label[TL_TICK_MAX];
   double max_width, max_ascent, max_descent; /* of the tick labels */
+  int has_mult;  /* labels are multiples of 10^e, written once as x10^e */
+  tl_label mult;
 } tl_axis;
 
 typedef struct {
@@ -1607,10 +1710,12 @@ static void panel_extents(const tl_panel *p, tl_extent ext[2]) {
           continue;
         extent_add(&ext[0], sx, s->x[i]);
         extent_add(&ext[0], sx, s->x[i + 1]);
-        if (sy == TL_PLOT_LINEAR)
-          extent_sticky(&ext[1], sy, fmin(0.0, s->y[i]), fmax(0.0, s->y[i]));
-        else
-          extent_add(&ext[1], sy, s->y[i]);
+        extent_add(&ext[1], sy, s->y[i]);
+        /* Bars stand on 0: the range does not pad below (above) it. */
+        if (sy == TL_PLOT_LINEAR && s->y[i] >= 0)
+          extent_sticky(&ext[1], sy, 0.0, NAN);
+        else if (sy == TL_PLOT_LINEAR)
+          extent_sticky(&ext[1], sy, NAN, 0.0);
       }
       break;
     case TL_SERIES_HEATMAP:
@@ -1668,6 +1773,11 @@ static int axis_resolve(tl_plot_figure *fig, const tl_panel *p, int pi, int a, c
     flo = 0.0;
     fhi = 1.0;
   }
+  /* Padding must not leave the double range (data near 1e308, or spanning
+   * hundreds of decades on a log axis). */
+  double limit = logs ? TL_RANGE_LIMIT_LOG : TL_RANGE_LIMIT;
+  flo = fmax(flo, -limit);
+  fhi = fmin(fhi, limit);
   /* Fixed ends override; a lone fixed end beyond the data keeps a range. */
   if (!isnan(ulo))
     flo = logs ? log10(ulo) : ulo;
@@ -1749,20 +1859,37 @@ static int tick_inside(const tl_axis *a, double v) {
   return f >= a->flo - tol && f <= a->fhi + tol;
 }
 
-/* Linear Wilkinson ticks inside the range, fewer until the labels fit. */
+/* Linear Wilkinson ticks inside the range, fewer until the labels fit.
+ * Where the labels would be scientific (tiny or huge steps), they are written
+ * as multiples of one power of ten, given once at the axis end (x10^-6), as
+ * 0, 1, 2 read better than 0, 1x10^-6, 2x10^-6. */
 static void axis_ticks_linear(cairo_t *cr, tl_axis *a, double length, int vertical, int m0) {
   for (int m = m0; m >= 2; m--) {
     tl_labeling lab;
     a->n_major = 0;
+    a->has_mult = 0;
     if (!tick_search(a->lo, a->hi, m, TL_TICK_MAX, 1, &lab) &&
         !tick_search(a->lo, a->hi, m, TL_TICK_MAX, 0, &lab))
       return;
+    double vmax = 0;
+    for (int i = 0; i < lab.k; i++)
+      vmax = fmax(vmax, fabs(tick_value(&lab, i)));
+    double scale = 1.0;
+    if ((lab.lstep < TL_TICK_FIXED_MIN || lab.lstep >= TL_TICK_FIXED_MAX) &&
+        !(vmax >= TL_TICK_FIXED_VALUE && vmax < TL_TICK_FIXED_MAX) && vmax > 0) {
+      int e = (int)floor(log10(vmax));
+      char mark[48];
+      snprintf(mark, sizeof mark, "$\\times10^{%d}$", e);
+      label_measure(cr, mark, TL_SIZE_TICK, &a->mult);
+      a->has_mult = 1;
+      scale = pow(10.0, e);
+    }
     for (int i = 0; i < lab.k && a->n_major < TL_TICK_MAX; i++) {
       double v = tick_value(&lab, i);
       if (!tick_inside(a, v))
         continue;
       char ascii[64], mark[96];
-      tl_plot_tick_label(v, lab.lstep, ascii, sizeof ascii);
+      tl_plot_tick_label(v / scale, lab.lstep / scale, ascii, sizeof ascii);
       tick_markup(ascii, mark, sizeof mark);
       a->major[a->n_major] = v;
       label_measure(cr, mark, TL_SIZE_TICK, &a->label[a->n_major]);
@@ -1825,14 +1952,37 @@ static void axis_ticks_log(cairo_t *cr, tl_axis *a, double length, int vertical)
         for (int d = 2; d <= 9; d++)
           axis_add_minor(a, d * pow(10.0, k));
     } else if (thin > 1) {
-      for (int k = kmin; k <= kmax; k++)
-        if (floor_mod(k, thin) != 0)
+      /* Minor ticks at the unlabelled powers, or at every sub-th power when
+       * single decades would be too dense to see. */
+      int sub = 0;
+      for (size_t t = 0; t < sizeof thins / sizeof thins[0] && thins[t] < thin; t++)
+        if (thin % thins[t] == 0 && length * thins[t] / decades >= TL_MINOR_MIN_SPACING) {
+          sub = thins[t];
+          break;
+        }
+      for (int k = kmin; sub > 0 && k <= kmax; k++)
+        if (floor_mod(k, thin) != 0 && floor_mod(k, sub) == 0)
           axis_add_minor(a, pow(10.0, k));
     }
   } else {
-    /* Less than two powers of ten in range: plain numbers, still on the log
-     * scale, with the 2..9 minor ticks. */
-    axis_ticks_linear(cr, a, length, vertical, TL_TICK_M_MIN);
+    /* Less than two powers of ten in range: plain numbers at 1, 2, 5 times
+     * powers of ten when that gives three labels that fit, otherwise linear
+     * Wilkinson ticks (still on the log scale); minor ticks at 1..9. */
+    static const double nice[3] = {1, 2, 5};
+    for (int k = (int)floor(a->flo); k <= (int)ceil(a->fhi); k++)
+      for (int d = 0; d < 3 && a->n_major < TL_TICK_MAX; d++) {
+        double v = nice[d] * pow(10.0, k);
+        if (!tick_inside(a, v))
+          continue;
+        char ascii[64], mark[96];
+        tl_plot_tick_label(v, v, ascii, sizeof ascii);
+        tick_markup(ascii, mark, sizeof mark);
+        a->major[a->n_major] = v;
+        label_measure(cr, mark, TL_SIZE_TICK, &a->label[a->n_major]);
+        a->n_major++;
+      }
+    if (a->n_major < 3 || !axis_labels_fit(a, length, vertical))
+      axis_ticks_linear(cr, a, length, vertical, TL_TICK_M_MIN);
     for (int k = (int)floor(a->flo); k <= (int)ceil(a->fhi); k++)
       for (int d = 1; d <= 9; d++)
         axis_add_minor(a, d * pow(10.0, k));
@@ -1841,6 +1991,7 @@ static void axis_ticks_log(cairo_t *cr, tl_axis *a, double length, int vertical)
 
 static void axis_ticks(cairo_t *cr, tl_axis *a, double length, int vertical) {
   a->n_major = a->n_minor = 0;
+  a->has_mult = 0;
   if (a->scale == TL_PLOT_LOG10)
     axis_ticks_log(cr, a, length, vertical);
   else
@@ -1942,11 +2093,21 @@ static double cbar_extent(const tl_layout *L) {
   return w;
 }
 
+/* The x10^e of a y axis or colour bar sits just above the axes; a title and
+ * panel letter go above it. */
+static double title_lift(const tl_layout *L) {
+  double h = 0;
+  if (L->axis[1].has_mult)
+    h = label_height(&L->axis[1].mult);
+  if (L->cbar >= 0 && L->cb.has_mult)
+    h = fmax(h, label_height(&L->cb.mult));
+  return h > 0 ? h + TL_MULT_PAD : 0.0;
+}
+
 /* The margins one panel needs around an axes box of size aw x ah. */
 static void layout_needs(cairo_t *cr, const tl_plot_figure *fig, int pi, tl_layout *L, double aw,
                          double ah) {
   const tl_panel *p = &fig->panels[pi];
-  (void)p;
   axis_ticks(cr, &L->axis[0], aw, 0);
   axis_ticks(cr, &L->axis[1], ah, 1);
   if (L->cbar >= 0)
@@ -1977,12 +2138,14 @@ static void layout_needs(cairo_t *cr, const tl_plot_figure *fig, int pi, tl_layo
   if (L->cbar >= 0)
     for (int i = 0; i < L->cb.n_major; i++)
       top = fmax(top, ah * axis_t(&L->cb, L->cb.major[i]) + 0.5 * label_height(&L->cb.label[i]) - ah);
+  double lift = title_lift(L);
+  top = fmax(top, lift);
   double band = fmax(L->title.ascent, L->letter.ascent) + fmax(L->title.descent, L->letter.descent);
   if (band > 0)
-    top = fmax(top, band + TL_TITLE_PAD);
+    top = fmax(top, band + TL_TITLE_PAD + lift);
   double bottom = TL_TICK_LEN + TL_TICK_PAD + x->max_ascent + x->max_descent;
-  if (L->label[0].n)
-    bottom += TL_LABEL_PAD + label_height(&L->label[0]);
+  if (L->label[0].n || x->has_mult) /* the x multiplier shares the x label's row */
+    bottom += TL_LABEL_PAD + fmax(label_height(&L->label[0]), label_height(&x->mult));
   double under = 0;
   for (int i = 0; i < y->n_major; i++)
     under = fmax(under, 0.5 * label_height(&y->label[i]) - ah * axis_t(y, y->major[i]));
@@ -2432,9 +2595,47 @@ static void draw_reference(cairo_t *cr, const tl_layout *L, const tl_series *s) 
 }
 
 
+/* Top-left corner of the legend box. */
+static void legend_origin(const tl_layout *L, const tl_panel *p, double *x, double *y) {
+  double w = L->legend_w, h = L->legend_h;
+  switch (p->legend) {
+  case TL_PLOT_LEGEND_UPPER_LEFT:
+    *x = L->ax + TL_LEGEND_INSET;
+    *y = L->ay + TL_LEGEND_INSET;
+    break;
+  case TL_PLOT_LEGEND_LOWER_LEFT:
+    *x = L->ax + TL_LEGEND_INSET;
+    *y = L->ay + L->ah - TL_LEGEND_INSET - h;
+    break;
+  case TL_PLOT_LEGEND_LOWER_RIGHT:
+    *x = L->ax + L->aw - TL_LEGEND_INSET - w;
+    *y = L->ay + L->ah - TL_LEGEND_INSET - h;
+    break;
+  case TL_PLOT_LEGEND_OUTSIDE:
+    *x = L->ax + L->aw + cbar_extent(L) + TL_LEGEND_OUTSIDE_GAP;
+    *y = L->ay;
+    break;
+  default:
+    *x = L->ax + L->aw - TL_LEGEND_INSET - w;
+    *y = L->ay + TL_LEGEND_INSET;
+    break;
+  }
+}
+
+/* Does the page rectangle [x0,x1] x [y0,y1] meet the legend box? */
+static int legend_overlaps(const tl_layout *L, const tl_panel *p, double x0, double x1, double y0,
+                           double y1) {
+  if (L->n_legend == 0)
+    return 0;
+  double lx, ly;
+  legend_origin(L, p, &lx, &ly);
+  return x0 < lx + L->legend_w && x1 > lx && y0 < ly + L->legend_h && y1 > ly;
+}
+
 /* Labels of reference lines: at the line's far end, inside the axes, on the
- * side with room. */
-static void draw_reference_label(cairo_t *cr, const tl_layout *L, const tl_series *s) {
+ * side with room (and away from the legend when the other side is free). */
+static void draw_reference_label(cairo_t *cr, const tl_layout *L, const tl_panel *p,
+                                 const tl_series *s) {
   int vertical = s->kind == TL_SERIES_VLINE;
   if (!s->label || !axis_valid(L->axis[vertical ? 0 : 1].scale, s->box[0]))
     return;
@@ -2442,20 +2643,41 @@ static void draw_reference_label(cairo_t *cr, const tl_layout *L, const tl_serie
   label_measure(cr, s->label, TL_SIZE_REF_LABEL, &lb);
   set_color(cr, s->color, 1.0);
   if (vertical) {
+    /* Along the line, reading upwards, ending near the top: narrow, so it
+     * rarely meets a legend or the data. */
     double x = page_x(L, s->box[0]);
     if (x < L->ax || x > L->ax + L->aw)
       return;
-    int left = x + TL_REF_LABEL_PAD + lb.width > L->ax + L->aw;
-    label_draw(cr, &lb, left ? x - TL_REF_LABEL_PAD : x + TL_REF_LABEL_PAD,
-               L->ay + TL_REF_LABEL_PAD, left ? TL_PLOT_ANCHOR_NE : TL_PLOT_ANCHOR_NW, 0);
+    double lw = label_height(&lb), top = L->ay + TL_REF_LABEL_PAD, bottom = top + lb.width;
+    double xr = x + TL_REF_LABEL_PAD + lw, xl = x - TL_REF_LABEL_PAD - lw;
+    int left = xr > L->ax + L->aw;
+    int hit_r = legend_overlaps(L, p, x, xr, top, bottom);
+    int hit_l = legend_overlaps(L, p, xl, x, top, bottom);
+    if (!left && hit_r && xl >= L->ax && !hit_l)
+      left = 1;
+    if (left ? hit_l : hit_r) { /* both sides under the legend: start below it */
+      double lx, ly;
+      legend_origin(L, p, &lx, &ly);
+      if (ly + L->legend_h + TL_REF_LABEL_PAD + lb.width <= L->ay + L->ah)
+        top = ly + L->legend_h + TL_REF_LABEL_PAD;
+    }
+    label_draw(cr, &lb, left ? x - TL_REF_LABEL_PAD : x + TL_REF_LABEL_PAD, top,
+               left ? TL_PLOT_ANCHOR_SE : TL_PLOT_ANCHOR_NE, 0.5 * TL_PI);
   } else {
     double y = page_y(L, s->box[0]);
     if (y < L->ay || y > L->ay + L->ah)
       return;
-    int below = y - TL_REF_LABEL_PAD - label_height(&lb) < L->ay;
-    label_draw(cr, &lb, L->ax + L->aw - TL_REF_LABEL_PAD,
+    double lh = label_height(&lb), right = L->ax + L->aw - TL_REF_LABEL_PAD;
+    int below = y - TL_REF_LABEL_PAD - lh < L->ay;
+    double y0 = below ? y : y - TL_REF_LABEL_PAD - lh, y1 = y0 + TL_REF_LABEL_PAD + lh;
+    /* At the right end unless the legend is there and the left end is free. */
+    int at_left = legend_overlaps(L, p, right - lb.width, right, y0, y1) &&
+                  !legend_overlaps(L, p, L->ax, L->ax + TL_REF_LABEL_PAD + lb.width, y0, y1);
+    label_draw(cr, &lb, at_left ? L->ax + TL_REF_LABEL_PAD : right,
                below ? y + TL_REF_LABEL_PAD : y - TL_REF_LABEL_PAD,
-               below ? TL_PLOT_ANCHOR_NE : TL_PLOT_ANCHOR_SE, 0);
+               at_left ? (below ? TL_PLOT_ANCHOR_NW : TL_PLOT_ANCHOR_SW)
+                       : (below ? TL_PLOT_ANCHOR_NE : TL_PLOT_ANCHOR_SE),
+               0);
   }
 }
 
@@ -2549,6 +2771,8 @@ static void draw_colorbar(cairo_t *cr, const tl_layout *L, const tl_series *s) {
     double py = L->ay + L->ah * (1 - axis_t(&L->cb, L->cb.major[i]));
     label_draw(cr, &L->cb.label[i], right + TL_TICK_LEN + TL_TICK_PAD, py, TL_PLOT_ANCHOR_W, 0);
   }
+  if (L->cb.has_mult)
+    label_draw(cr, &L->cb.mult, bx, L->ay - TL_MULT_PAD, TL_PLOT_ANCHOR_SW, 0);
   if (L->cb_label.n) {
     double lx = right + TL_TICK_LEN + TL_TICK_PAD + L->cb.max_width + TL_LABEL_PAD +
                 L->cb_label.ascent;
@@ -2610,28 +2834,7 @@ static void draw_legend(cairo_t *cr, const tl_layout *L, const tl_panel *p) {
   if (L->n_legend == 0)
     return;
   double w = L->legend_w, h = L->legend_h, x, y;
-  switch (p->legend) {
-  case TL_PLOT_LEGEND_UPPER_LEFT:
-    x = L->ax + TL_LEGEND_INSET;
-    y = L->ay + TL_LEGEND_INSET;
-    break;
-  case TL_PLOT_LEGEND_LOWER_LEFT:
-    x = L->ax + TL_LEGEND_INSET;
-    y = L->ay + L->ah - TL_LEGEND_INSET - h;
-    break;
-  case TL_PLOT_LEGEND_LOWER_RIGHT:
-    x = L->ax + L->aw - TL_LEGEND_INSET - w;
-    y = L->ay + L->ah - TL_LEGEND_INSET - h;
-    break;
-  case TL_PLOT_LEGEND_OUTSIDE:
-    x = L->ax + L->aw + cbar_extent(L) + TL_LEGEND_OUTSIDE_GAP;
-    y = L->ay;
-    break;
-  default:
-    x = L->ax + L->aw - TL_LEGEND_INSET - w;
-    y = L->ay + TL_LEGEND_INSET;
-    break;
-  }
+  legend_origin(L, p, &x, &y);
   cairo_new_path(cr);
   cairo_rectangle(cr, x, y, w, h);
   cairo_set_source_rgba(cr, 1, 1, 1, TL_LEGEND_ALPHA);
@@ -2674,7 +2877,7 @@ static void draw_text(cairo_t *cr, const tl_layout *L, const tl_series *s) {
 }
 
 typedef struct {
-  double cell_left, xlabel_base, ylabel_base;
+  double cell_left, cell_right, xlabel_base, ylabel_base;
 } tl_cell;
 
 static void draw_panel(cairo_t *cr, const tl_plot_figure *fig, int pi, const tl_layout *L,
@@ -2706,13 +2909,18 @@ static void draw_panel(cairo_t *cr, const tl_plot_figure *fig, int pi, const tl_
   }
   for (size_t k = 0; k < p->n_series; k++)
     if (p->series[k].kind == TL_SERIES_HLINE || p->series[k].kind == TL_SERIES_VLINE)
-      draw_reference_label(cr, L, &p->series[k]);
+      draw_reference_label(cr, L, p, &p->series[k]);
   cairo_restore(cr);
   draw_axes(cr, L);
   cairo_set_source_rgb(cr, 0, 0, 0);
   if (L->label[0].n)
     label_draw_origin(cr, &L->label[0], L->ax + 0.5 * (L->aw - L->label[0].width),
                       cell->xlabel_base);
+  if (L->axis[0].has_mult)
+    label_draw_origin(cr, &L->axis[0].mult, L->ax + L->aw - L->axis[0].mult.width,
+                      cell->xlabel_base);
+  if (L->axis[1].has_mult)
+    label_draw(cr, &L->axis[1].mult, L->ax, L->ay - TL_MULT_PAD, TL_PLOT_ANCHOR_SW, 0);
   if (L->label[1].n) {
     cairo_save(cr);
     cairo_translate(cr, cell->ylabel_base, L->ay + 0.5 * L->ah);
@@ -2720,9 +2928,16 @@ static void draw_panel(cairo_t *cr, const tl_plot_figure *fig, int pi, const tl_
     label_draw_origin(cr, &L->label[1], -0.5 * L->label[1].width, 0);
     cairo_restore(cr);
   }
-  double band_base = L->ay - TL_TITLE_PAD - fmax(L->title.descent, L->letter.descent);
-  if (L->title.n)
-    label_draw_origin(cr, &L->title, L->ax + 0.5 * (L->aw - L->title.width), band_base);
+  double band_base =
+      L->ay - TL_TITLE_PAD - fmax(L->title.descent, L->letter.descent) - title_lift(L);
+  if (L->title.n) {
+    /* Centred over the axes, but kept inside the cell and clear of the
+     * panel letter when it is wider than the axes. */
+    double tx = L->ax + 0.5 * (L->aw - L->title.width);
+    tx = fmin(tx, cell->cell_right - TL_OUTER_PAD - L->title.width);
+    double left = cell->cell_left + TL_OUTER_PAD + (L->letter.n ? L->letter.width + TL_LETTER_GAP : 0);
+    label_draw_origin(cr, &L->title, fmax(tx, left), band_base);
+  }
   if (L->letter.n)
     label_draw_origin(cr, &L->letter, cell->cell_left + TL_OUTER_PAD, band_base);
   if (L->cbar >= 0)
@@ -2912,19 +3127,21 @@ static int save_png(const tl_plot_figure *fig, const tl_layout *lay, const tl_ce
 static void layout_cells(const tl_plot_figure *fig, const tl_layout *lay, tl_cell *cells) {
   for (int pi = 0; pi < fig->n_panels; pi++) {
     int r = pi / fig->cols, c = pi % fig->cols;
-    double desc = 0, asc = 0, left = INFINITY, bottom = -INFINITY;
+    double desc = 0, asc = 0, left = INFINITY, right = -INFINITY, bottom = -INFINITY;
     for (int q = 0; q < fig->n_panels; q++) {
       const tl_layout *M = &lay[q];
       if (q / fig->cols == r) {
-        desc = fmax(desc, M->label[0].descent);
+        desc = fmax(desc, fmax(M->label[0].descent, M->axis[0].mult.descent));
         bottom = fmax(bottom, M->ay + M->ah + M->need[TL_BOTTOM]);
       }
       if (q % fig->cols == c) {
         asc = fmax(asc, M->label[1].ascent);
         left = fmin(left, M->ax - M->need[TL_LEFT]);
+        right = fmax(right, M->ax + M->aw + M->need[TL_RIGHT]);
       }
     }
     cells[pi].cell_left = left;
+    cells[pi].cell_right = right;
     cells[pi].xlabel_base = bottom - TL_OUTER_PAD - desc;
     cells[pi].ylabel_base = left + TL_OUTER_PAD + asc;
   }

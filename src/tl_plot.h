@@ -10,7 +10,10 @@
  * clipped and all axes boxes of the grid have the same size), draws it twice,
  * and writes three files atomically (tl_atomic): path.pdf (vector, with a fixed
  * creation date, so two runs give byte-identical files), path.png
- * (TL_PLOT_PNG_DPI) and path.tsv (every plotted value, %.17g, one row per point).
+ * (TL_PLOT_PNG_DPI) and path.tsv (every plotted value, %.17g, one row per point:
+ * columns panel (letter), series (index in the panel), kind, label, x, y, and
+ * lo, hi (bands, histogram bin edges, spans), err, z (heatmap cells, at the
+ * cell centres) when the figure has such series; empty where not applicable).
  *
  * Errors are sticky, as in cairo: the first bad call (panel index out of range,
  * NULL data, bad range, out of memory) records a status and a reason in the
@@ -26,15 +29,22 @@
  *   0.25 simplicity + 0.2 coverage + 0.5 density + 0.05 legibility
  * over steps j*q*10^z, q in Q = (1, 5, 2, 2.5, 4, 3).  Log10 axes tick integer
  * powers of ten (thinned to every k-th decade when there are many), with minor
- * ticks at 2..9 when few decades are shown.
+ * ticks at 2..9 when few decades are shown; a log range holding fewer than two
+ * powers of ten gets ticks at 1, 2, 5 x 10^k or, failing that, linear ones.
  *
  * Labels accept a small TeX-like markup: _x or _{...} subscript, ^x or ^{...}
  * superscript (a sub- and a superscript on the same base are stacked, as in
  * C^*_{fwd}), Greek letters by TeX name (\alpha .. \omega, \Delta, \Lambda,
  * \Sigma, ...; lowercase in math italic), \ell \infty \le \ge \approx \times
- * \cdot \perp \| \pm \sim \partial \nabla \to \in \ne, spaces \, \; \quad, and
- * $...$ for math mode (Latin letters italic, '-' a minus sign).  \{ \} \$ \_
- * \^ \\ give the character itself; an unknown command is drawn as written.
+ * \cdot \perp \| \pm \sim \partial \nabla \to \in \ne (and a few more), spaces
+ * \, \: \; \! \quad \qquad, accents \bar \tilde \hat (\bar x, \tilde{W}),
+ * upright operator names (\sin \log \exp \max \min ...), and $...$ for math
+ * mode (Latin letters italic, spaces ignored, TeX's spacing around binary
+ * operators and relations, none in scripts).  '-' is a minus sign except between two letters
+ * in text mode (a hyphen, "x-axis"); in text mode an underscore inside an
+ * identifier (hess_zero_tol: two letters or digits before, two letters after)
+ * is the character itself.  \{ \} \$ \_ \^ \\ give the character itself; an
+ * unknown command is drawn as written.
  * Fonts are Latin Modern Roman (text) and Latin Modern Math (symbols), Debian
  * package fonts-lmodern, through cairo's toy font API.
  *
@@ -231,8 +241,11 @@ void tl_plot_text(tl_plot_figure *fig, int panel, double x, double y, const char
 int tl_plot_ticks(double lo, double hi, int m_target, double *ticks, int max_ticks, int *n_ticks);
 
 /* Format a tick value with the decimals that the tick spacing step needs
- * (0.30000000000000004 with step 0.1 prints "0.3"; a negative zero prints
- * "0").  ASCII; returns the length snprintf would have written. */
+ * (0.30000000000000004 with step 0.1 prints "0.3"; a negative zero, or a
+ * value within rounding of zero, prints "0", or "0.00" with step 0.25).
+ * Steps below 1e-4 or from 1e6 on give scientific labels ("2.5e-5"), which
+ * the axes draw as 2.5 x 10^-5.  ASCII; returns the length snprintf would have
+ * written. */
 int tl_plot_tick_label(double value, double step, char *buf, size_t size);
 
 typedef enum { TL_PLOT_FONT_ROMAN = 0, TL_PLOT_FONT_ITALIC, TL_PLOT_FONT_MATH } tl_plot_font;

@@ -122,13 +122,20 @@ static int ub_fig_upper_bound(ub_state *s, ub_figure_data *fd) {
   tl_results_entry slope;
   tl_results_lookup(s->res, "bound.slope", &slope);
   char lab[96];
-  snprintf(lab, sizeof lab, "C^*_{fwd} (slope %.6f)", slope.value);
+  snprintf(lab, sizeof lab, "C^*_{fwd} (slope %.4f)", slope.value);
   tl_plot_figure *fig = tl_plot_figure_alloc(UB_W3, UB_H3, 1, 3);
   tl_plot_xscale(fig, 0, TL_PLOT_LOG10);
   tl_plot_yscale(fig, 0, TL_PLOT_LOG10);
   tl_plot_xlabel(fig, 0, "\\delta_P");
   tl_plot_ylabel(fig, 0, "cost");
-  tl_plot_legend(fig, 0, TL_PLOT_LEGEND_LOWER_RIGHT);
+  /* Head room above the data holds the legend clear of every point. */
+  double ymax = 0, ymin = INFINITY;
+  for (size_t k = 0; k < n; k++) {
+    ymax = fmax(ymax, y[3][k]);
+    ymin = fmin(ymin, y[5][k]);
+  }
+  tl_plot_yrange(fig, 0, 0.3 * ymin, 1e5 * ymax);
+  tl_plot_legend(fig, 0, TL_PLOT_LEGEND_UPPER_LEFT);
   tl_plot_style st_bound[4] = {
       {"\\|Y Pen\\| \\delta_P^{rms}", TL_PLOT_PALETTE(1), TL_PLOT_LINE_SOLID, 1, 0, 0, 0},
       {"\\|Y Pen\\| \\delta_P", TL_PLOT_PALETTE(2), TL_PLOT_LINE_DASHED, 1, 0, 0, 0},
