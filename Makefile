@@ -32,6 +32,7 @@ test: build
 report: build
 	@echo "== report ($(PROFILE) profile)"
 	@cmake --build $(BUILD) --target report
+	@echo "== the report: $(CURDIR)/report/twolayer.pdf (and twolayer.html)"
 
 clean:
 	rm -rf build out figures

@@ -14,11 +14,15 @@
 #   memcheck.<slug>          the quick run under valgrind memcheck
 # and adds the chapter's full (or TL_PROFILE) run to the `report` target.
 set(TL_TEST_SCRIPTS ${PROJECT_SOURCE_DIR}/tests/scripts)
+# The report's profile as a file that changes (content and time) only when the
+# profile does: switching `make report PROFILE=...` reruns every chapter.
+file(CONFIGURE OUTPUT ${CMAKE_BINARY_DIR}/stamps/profile.txt CONTENT "${TL_PROFILE}\n")
 
 function(tl_add_chapter_tests slug program claims)
   cmake_parse_arguments(ARG "" "" "PARTS" ${ARGN})
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${claims})
   set(out ${CMAKE_BINARY_DIR}/test-out/${slug})
+  get_filename_component(chapter_dir ${claims} DIRECTORY)
   set(env OPENBLAS_NUM_THREADS=1)
 
   add_test(NAME ${slug}.quick COMMAND ${CMAKE_COMMAND} -DPROG=$<TARGET_FILE:${program}>
@@ -74,7 +78,6 @@ function(tl_add_chapter_tests slug program claims)
     endif()
   endforeach()
 
-  get_filename_component(chapter_dir ${claims} DIRECTORY)
   add_test(NAME placeholders.${slug} COMMAND ${CMAKE_COMMAND} -DMD=${chapter_dir}/chapter.md
            -DRESULTS=${out}/quick/results.json -P ${TL_TEST_SCRIPTS}/placeholders.cmake)
   set_tests_properties(placeholders.${slug} PROPERTIES FIXTURES_REQUIRED ${slug}_quick
@@ -136,18 +139,32 @@ function(tl_add_chapter_tests slug program claims)
   # The report run: out/<slug>/ and figures/<slug>/ in the source tree.
   set(rout ${PROJECT_SOURCE_DIR}/out/${slug})
   set(rfig ${PROJECT_SOURCE_DIR}/figures/${slug})
-  set(stamp ${CMAKE_BINARY_DIR}/stamps/${slug}.${TL_PROFILE}.stamp)
+  set(stamp ${CMAKE_BINARY_DIR}/stamps/${slug}.stamp)
   add_custom_command(OUTPUT ${stamp}
     COMMAND ${CMAKE_COMMAND} -E echo "[${slug}] running the ${TL_PROFILE} profile"
     COMMAND ${CMAKE_COMMAND} -E env OPENBLAS_NUM_THREADS=1
             $<TARGET_FILE:${program}> --profile ${TL_PROFILE} --out ${rout} --figures ${rfig}
     COMMAND ${CMAKE_COMMAND} -E echo "[${slug}] checking claims"
-    COMMAND $<TARGET_FILE:tl-check> --claims ${claims} --results ${rout}/results.json
-            --status ${rout}/claims-status.json
+    COMMAND ${CMAKE_COMMAND} -DCHECK=$<TARGET_FILE:tl-check> -DCLAIMS=${claims} -DDIR=${rout}
+            -P ${TL_TEST_SCRIPTS}/check_status.cmake
     COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/stamps
     COMMAND ${CMAKE_COMMAND} -E touch ${stamp}
-    DEPENDS ${program} tl-check ${claims}
+    DEPENDS ${program} tl-check ${claims} ${CMAKE_BINARY_DIR}/stamps/profile.txt
     VERBATIM)
   add_custom_target(report-${slug} DEPENDS ${stamp})
   add_dependencies(report report-${slug})
+  # What the report needs from this chapter (report/CMakeLists.txt).
+  set_property(GLOBAL APPEND PROPERTY TL_REPORT_CHAPTERS "${slug}|${chapter_dir}|${rout}|${rfig}")
+  set_property(GLOBAL APPEND PROPERTY TL_REPORT_QUICK "${slug}|${chapter_dir}|${out}/quick|${out}/quick/figures")
+  set_property(GLOBAL APPEND PROPERTY TL_REPORT_STAMPS ${stamp})
+  set_property(GLOBAL APPEND PROPERTY TL_REPORT_TARGETS report-${slug})
+  file(GLOB chapter_sources ${chapter_dir}/*.c ${chapter_dir}/*.md)
+  set_property(GLOBAL APPEND PROPERTY TL_REPORT_SOURCES ${chapter_sources})
+
+  # The claim verdicts of the quick run, for the report test.
+  add_test(NAME ${slug}.quick.status COMMAND ${CMAKE_COMMAND} -DCHECK=$<TARGET_FILE:tl-check>
+           -DCLAIMS=${claims} -DDIR=${out}/quick -P ${TL_TEST_SCRIPTS}/check_status.cmake)
+  set_tests_properties(${slug}.quick.status PROPERTIES FIXTURES_REQUIRED ${slug}_quick
+                       FIXTURES_SETUP ${slug}_status LABELS "report;${slug}")
+  set_property(GLOBAL APPEND PROPERTY TL_REPORT_FIXTURES ${slug}_status)
 endfunction()

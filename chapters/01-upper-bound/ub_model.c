@@ -379,6 +379,7 @@ int ub_mq_compute(ub_mq *out, const ub_data *d, const ub_stats *st, const gsl_ma
   double ys = tl_linalg_frobenius(T) / (eps * eps), yd1 = ydel / eps;
   out->kappa = ys * ys / (2.0 * yd1 * yd1);
   out->kappa_P = out->kappa * eps * eps / (st->delta_P * st->delta_P);
+  /* end excerpt */
   /* Cross-checks: the least-squares costs, and the forward pass of the tied
    * minimiser A* = Y D L^{-T} L^{-1} Pen. */
   size_t rank = 0;
@@ -420,7 +421,6 @@ done:
     TL_ERROR(GSL_ENOMEM, "out of memory");
   return status;
 }
-/* end excerpt */
 
 /* ---- the network through tl_net ------------------------------------------ */
 
