@@ -23,7 +23,7 @@ configure: deps
 
 build: configure
 	@echo "== build"
-	@cmake --build --preset $(PRESET)
+	@MAKEFLAGS=--no-print-directory cmake --build --preset $(PRESET)
 
 test: build
 	@echo "== test"
@@ -31,7 +31,7 @@ test: build
 
 report: build
 	@echo "== report ($(PROFILE) profile)"
-	@cmake --build $(BUILD) --target report
+	@MAKEFLAGS=--no-print-directory cmake --build $(BUILD) --target report
 	@echo "== the report: $(CURDIR)/report/twolayer.pdf (and twolayer.html)"
 
 clean:
