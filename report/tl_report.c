@@ -221,9 +221,13 @@ static void tl_count_verdicts(tl_chapter *c) {
   }
 }
 
-/* Non-default parameters of a run ("" when canonical). */
+/* Non-default parameters of a run, and an injected fault ("" when canonical). */
 static void tl_overrides(const tl_chapter *c, char *buf, size_t size) {
   buf[0] = '\0';
+  const char *fault = tl_json_str(json_object_get(json_object_get(c->results, "values"), "sabotage"),
+                                  "display");
+  if (fault[0] && strcmp(fault, "none") != 0)
+    snprintf(buf, size, "the injected fault %s", fault);
   json_t *params = json_object_get(c->results, "params");
   const char *key;
   json_t *p;
