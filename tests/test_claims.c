@@ -18,24 +18,15 @@
 #include "tl_claims.h"
 #include "tl_error.h"
 #include "tl_results.h"
+#include "tl_testing.h"
 
 #define HEADER TL_CLAIMS_HEADER "\n"
 
 static char scratch[] = "/tmp/tl_test_claims.XXXXXX";
 
-static const char *in_scratch(const char *name) {
-  static char path[4][512];
-  static int next;
-  char *p = path[next++ % 4];
-  snprintf(p, sizeof path[0], "%s/%s", scratch, name);
-  return p;
-}
+static const char *in_scratch(const char *name) { return tl_testing_path(scratch, name); }
 
-static void spit(const char *path, const char *text, size_t n) {
-  FILE *fp = fopen(path, "wb");
-  fwrite(text, 1, n, fp);
-  fclose(fp);
-}
+static void spit(const char *path, const char *text, size_t n) { tl_testing_write(path, text, n); }
 
 /* Evaluate one claim line (header added) with observed value o under key
  * "q" and "ref" = 2.5 in the results; returns the verdict. */

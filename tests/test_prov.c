@@ -16,22 +16,13 @@
 #include "tl_error.h"
 #include "tl_linalg.h"
 #include "tl_prov.h"
+#include "tl_testing.h"
 
 static char scratch[] = "/tmp/tl_test_prov.XXXXXX";
 
-static const char *in_scratch(const char *name) {
-  static char path[4][512];
-  static int next;
-  char *p = path[next++ % 4];
-  snprintf(p, sizeof path[0], "%s/%s", scratch, name);
-  return p;
-}
+static const char *in_scratch(const char *name) { return tl_testing_path(scratch, name); }
 
-static void spit(const char *path, const char *text, size_t n) {
-  FILE *fp = fopen(path, "wb");
-  fwrite(text, 1, n, fp);
-  fclose(fp);
-}
+static void spit(const char *path, const char *text, size_t n) { tl_testing_write(path, text, n); }
 
 static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
   (void)st;

@@ -17,37 +17,15 @@
 
 #include "tl_error.h"
 #include "tl_results.h"
+#include "tl_testing.h"
 
 static char scratch[] = "/tmp/tl_test_results.XXXXXX";
 
-static const char *in_scratch(const char *name) {
-  static char path[4][512];
-  static int next;
-  char *p = path[next++ % 4];
-  snprintf(p, sizeof path[0], "%s/%s", scratch, name);
-  return p;
-}
+static const char *in_scratch(const char *name) { return tl_testing_path(scratch, name); }
 
-/* The whole file as a string (NULL when unreadable). */
-static char *slurp(const char *path) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp)
-    return NULL;
-  fseek(fp, 0, SEEK_END);
-  long n = ftell(fp);
-  fseek(fp, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  size_t got = fread(s, 1, (size_t)n, fp);
-  s[got] = '\0';
-  fclose(fp);
-  return s;
-}
+static char *slurp(const char *path) { return tl_testing_read(path); }
 
-static void spit(const char *path, const char *text) {
-  FILE *fp = fopen(path, "wb");
-  fputs(text, fp);
-  fclose(fp);
-}
+static void spit(const char *path, const char *text) { tl_testing_write(path, text, strlen(text)); }
 
 static int file_exists(const char *path) {
   struct stat st;
