@@ -10,6 +10,7 @@
 #   determinism.<slug>       two quick runs give byte-identical results and PDFs
 #   shards.<slug>            two shards merged equal the unsharded quick run
 #   badinput.<slug>.*        bad input: non-zero exit, one line, no partial file
+#                            (generic cases, and the chapter's BAD_INPUT ones)
 #   interrupt.<slug>         SIGTERM mid-run leaves no half-written file
 #   memcheck.<slug>          the quick run under valgrind memcheck
 # and adds the chapter's full (or TL_PROFILE) run to the `report` target.
@@ -19,7 +20,7 @@ set(TL_TEST_SCRIPTS ${PROJECT_SOURCE_DIR}/tests/scripts)
 file(CONFIGURE OUTPUT ${CMAKE_BINARY_DIR}/stamps/profile.txt CONTENT "${TL_PROFILE}\n")
 
 function(tl_add_chapter_tests slug program claims)
-  cmake_parse_arguments(ARG "" "" "PARTS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "PARTS;BAD_INPUT" ${ARGN})
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${claims})
   set(out ${CMAKE_BINARY_DIR}/test-out/${slug})
   get_filename_component(chapter_dir ${claims} DIRECTORY)
@@ -105,16 +106,15 @@ function(tl_add_chapter_tests slug program claims)
                        ENVIRONMENT "${env}")
 
   # Bad input: each case is "name|regex of the one stderr line|arguments,..."
+  # The chapter adds its own (BAD_INPUT): non-numeric, out-of-range, NaN and
+  # infinite values of its parameters, violated preconditions.
   set(cases
     "unknown-option|unknown option '--bogus'|--bogus"
     "unknown-key|unknown parameter 'nope'|--set,nope=1"
-    "non-numeric|'abc' is not a number|--set,eps0=abc"
-    "out-of-range|outside the allowed range|--set,eps_count=1"
-    "nan|must be finite|--set,eps0=nan"
-    "infinite|must be finite|--set,eps0=inf"
     "shard|--shard: '3/2' needs 0 <= i < N|--shard,3/2"
     "bad-profile|is not quick or full|--profile,huge"
-    "stray-argument|unexpected argument|extra")
+    "stray-argument|unexpected argument|extra"
+    ${ARG_BAD_INPUT})
   foreach(c IN LISTS cases)
     string(REPLACE "|" ";" parts "${c}")
     list(POP_FRONT parts name regex args)

@@ -262,6 +262,16 @@ int tl_linalg_haar_orthogonal(tl_linalg_haar_workspace *w, gsl_rng *rng, gsl_mat
 /* Small helpers.                                                           */
 /* ------------------------------------------------------------------------ */
 
+/* Maximum and minimum that propagate NaN (C's fmax and fmin drop a NaN
+ * argument, which would let a broken computation vanish from a claim's
+ * worst case). */
+static inline double tl_max_nan(double a, double b) {
+  return (a != a || b != b) ? a + b : (a > b ? a : b);
+}
+static inline double tl_min_nan(double a, double b) {
+  return (a != a || b != b) ? a + b : (a < b ? a : b);
+}
+
 /* Frobenius norm ||A||_F, computed without overflow (row norms by dnrm2,
  * combined by hypot). */
 double tl_linalg_frobenius(const gsl_matrix *A);

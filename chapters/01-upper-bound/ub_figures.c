@@ -254,8 +254,11 @@ static int ub_fig_mq(ub_state *s, ub_figure_data *fd) {
   }
   tl_plot_style st_tol = {"zero threshold", TL_PLOT_GREY, TL_PLOT_LINE_DASHED, 0.8, 0, 0, 0};
   tl_plot_hline(fig, 1, P_DBL(s, "hess_zero_tol"), &st_tol);
-  tl_plot_style st_mm = {"M^2+M zeros", TL_PLOT_GREY, TL_PLOT_LINE_DOTTED, 0.8, 0, 0, 0};
+  /* Where the M^2+M expected zeros begin, for the free and the tied model. */
+  tl_plot_style st_mm = {"M^2+M zeros (free)", TL_PLOT_GREY, TL_PLOT_LINE_DOTTED, 0.8, 0, 0, 0};
   tl_plot_vline(fig, 1, (double)(fd->n_eig[0] - fd->eig_zeros_expected) + 0.5, &st_mm);
+  tl_plot_style st_mt = {"(tied)", TL_PLOT_PALETTE(1), TL_PLOT_LINE_DOTTED, 0.8, 0, 0, 0};
+  tl_plot_vline(fig, 1, (double)(fd->n_eig[1] - fd->eig_zeros_expected) + 0.5, &st_mt);
   int status = ub_save(s, fig, "thm-mq-local-min");
   free(x);
   for (int i = 0; i < 5; i++)
@@ -311,12 +314,15 @@ static int ub_fig_metrization(ub_state *s, ub_figure_data *fd) {
   tl_plot_legend(fig, 0, TL_PLOT_LEGEND_OUTSIDE);
   /* Truncation region: some (U c)_m + beta < 0, one half-plane per unit. */
   double px[8], py[8];
+  int labelled = 0;
   for (int m = 0; m < 3; m++) {
     size_t k = ub_clip_halfplane(fd->plane_U[m][0], fd->plane_U[m][1], -fd->plane_beta, X0, X1,
                                  Y0, Y1, px, py);
-    tl_plot_style st = {m == 0 ? "truncation" : NULL, TL_PLOT_GREY, 0, 0, 0, 0, 0.25};
-    if (k >= 3)
+    tl_plot_style st = {labelled ? NULL : "truncation", TL_PLOT_GREY, 0, 0, 0, 0, 0.25};
+    if (k >= 3) {
       tl_plot_polygon(fig, 0, px, py, k, &st);
+      labelled = 1;
+    }
   }
   double *cx = malloc(fd->plane_N * sizeof *cx), *cy = malloc(fd->plane_N * sizeof *cy);
   for (int j = 0; j < 2; j++) {

@@ -25,7 +25,7 @@ static void ub_column_norms(const gsl_matrix *A, double *max_norm, double *mean_
   }
   double mx = 0, sum = 0;
   for (size_t n = 0; n < N; n++) {
-    mx = fmax(mx, sq[n]);
+    mx = tl_max_nan(mx, sq[n]);
     sum += sq[n];
   }
   free(sq);
@@ -204,7 +204,7 @@ double ub_beta_min(const gsl_matrix *W1, const gsl_matrix *X0) {
   for (size_t m = 0; m < Z->size1; m++) {
     const double *row = Z->data + m * Z->tda;
     for (size_t n = 0; n < Z->size2; n++)
-      worst = fmax(worst, -row[n]);
+      worst = tl_max_nan(worst, -row[n]);
   }
   gsl_matrix_free(Z);
   return worst;
@@ -237,8 +237,10 @@ int ub_construct(ub_net *net, const ub_stats *st, const gsl_matrix *Y, const gsl
     gsl_matrix_memcpy(W1, P);
   /* Step 2: shift every training input into the ReLU's linear region. */
   ub_set_bias(net, X0, margin, beta_factor);
-  if (f->drop_bias)
+  if (f->drop_bias) {
     gsl_vector_set_zero(&net->b1.vector);
+    net->beta = 0;
+  }
   /* Step 3: W2 = Y Pen R^T undoes the rotation and maps averages to labels. */
   if (f->pen_transpose) /* Xbar^T in place of Pen */
     gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, Y, st->Xbar, 0.0, T);
@@ -367,7 +369,7 @@ int ub_mq_compute(ub_mq *out, const ub_data *d, const ub_stats *st, const gsl_ma
   double g = tl_linalg_frobenius(B);
   out->g2 = g * g / (double)N;
   double c2 = out->cost_star * out->cost_star;
-  out->cost_tied = sqrt(fmax(c2 - out->g2, 0.0));
+  out->cost_tied = sqrt(tl_max_nan(c2 - out->g2, 0.0));
   out->rho = out->g2 / (out->cost_star * (out->cost_star + out->cost_tied));
   if (f->gap_squared_cost)
     out->rho = 1.0 - out->cost_tied * out->cost_tied / c2;

@@ -174,9 +174,8 @@ int ub_part_hessian(ub_state *s, ub_figure_data *fd) {
   size_t rank = 0;
   double cost = 0;
   /* Free minimum: the all-active least-squares map (A, c) realised with W1 = R_s. */
-  if (!status) status = ub_lstsq_cost(d, d->X0, Y, 1, rcond, &cost, A, c, &rank);
-  if (!status && rank != M + 1)
-    TL_ERROR(TL_EPRECOND, "trig-mq: rank of [X0^T, u] is %zu, not M+1", rank);
+  if (!status) status = ub_lstsq_cost(d, d->X0, Y, !s->faults.lstsq_no_intercept, rcond, &cost, A,
+                                      c, &rank);
   if (!status) status = ub_net_from_affine(free_net, A, c, Rs, d->X0, margin);
   /* Tied minimum: the least-squares map without intercept, b2 := -W2 b1. */
   if (!status) status = ub_lstsq_cost(d, d->X0, Y, 0, rcond, &cost, A, NULL, &rank);
@@ -344,8 +343,8 @@ int ub_gd_levels(ub_state *s, double *cost_star, double *bound_rms, double *cost
   size_t rank = 0;
   int status = ub_gauss_setup(s, &d, &st, &Y);
   if (!status) status = ub_label_stats_compute(&ls, st, Y);
-  if (!status) status = ub_lstsq_cost(d, d->X0, Y, 1, P_DBL(s, "lstsq_rcond"), cost_int, NULL,
-                                      NULL, &rank);
+  if (!status) status = ub_lstsq_cost(d, d->X0, Y, !s->faults.lstsq_no_intercept,
+                                      P_DBL(s, "lstsq_rcond"), cost_int, NULL, NULL, &rank);
   if (!status) {
     *cost_star = ls.cost_closed;
     *bound_rms = ls.bound_rms;
@@ -376,11 +375,16 @@ int ub_part_gd(ub_state *s) {
     else /* warm start: the construction, R = I */
       status = ub_construct(net, st, Y, NULL, d->X0, P_DBL(s, "margin"), NAN, &s->faults);
     if (!status) status = ub_gd_run(s, obj, net, &s->runs[r]);
-    if (!status && (r == seeds || r == 0)) {
-      char file[64];
-      snprintf(file, sizeof file, "net_gd_%s.tsv", r == seeds ? "warm" : "he0");
-      status = ub_write_network(s, file, net, r == seeds ? "GD final network, warm start"
-                                                          : "GD final network, He run 0");
+    if (!status) {
+      char file[64], desc[64];
+      if (r == seeds) {
+        snprintf(file, sizeof file, "net_gd_warm.tsv");
+        snprintf(desc, sizeof desc, "GD final network, warm start");
+      } else {
+        snprintf(file, sizeof file, "net_gd_he%zu.tsv", r);
+        snprintf(desc, sizeof desc, "GD final network, He run %zu", r);
+      }
+      status = ub_write_network(s, file, net, desc);
     }
     tl_progress_advance(&bar, 1);
   }

@@ -258,6 +258,7 @@ static int ub_part_sweep(ub_state *s) {
     if (!tl_cli_shard_runs(&s->cli, k))
       continue;
     ub_point *pt = &s->points[k];
+    pt->eps = s->eps_grid[k];
     for (int set = 0; set < 2 && !status; set++) {
       status = ub_set_eps(s, &sets[set], s->eps_grid[k]);
       for (int yk = 0; yk < 2 && !status; yk++)
@@ -379,7 +380,8 @@ static int ub_table1_row(ub_state *s, ub_set *x, int yk, double eps, double regi
   TL_TRY(ub_construct(x->net, x->st, Y, NULL, x->d->X0, P_DBL(s, "margin"), NAN, &s->faults));
   double cost_int = NAN, acc = NAN;
   size_t rank = 0;
-  TL_TRY(ub_lstsq_cost(x->d, x->d->X0, Y, 1, P_DBL(s, "lstsq_rcond"), &cost_int, NULL, NULL, &rank));
+  TL_TRY(ub_lstsq_cost(x->d, x->d->X0, Y, !s->faults.lstsq_no_intercept, P_DBL(s, "lstsq_rcond"),
+                       &cost_int, NULL, NULL, &rank));
   TL_TRY(ub_training_accuracy(x->net, x->d, Y, &acc));
   const struct { const char *name; double v; const char *fmt; } cells[] = {
       {"M", (double)x->d->M, "%.0f"}, {"Q", (double)x->d->Q, "%.0f"}, {"N", (double)x->d->N, "%.0f"},
@@ -453,7 +455,8 @@ static int ub_perp_invariance(ub_state *s, ub_set *x, const gsl_matrix *Xt, cons
       if (!status) status = ub_label_stats_compute(&ls, x->st, Y);
       if (!status) status = ub_construct(x->net, x->st, Y, NULL, Xp, margin, NAN, &s->faults);
       if (!status) status = ub_net_cost(x->net, objp, &cost);
-      if (!status) status = ub_lstsq_cost(d, Xp, Y, 1, P_DBL(s, "lstsq_rcond"), &cint, NULL, NULL, &rank);
+      if (!status) status = ub_lstsq_cost(d, Xp, Y, !s->faults.lstsq_no_intercept,
+                                          P_DBL(s, "lstsq_rcond"), &cint, NULL, NULL, &rank);
       if (status)
         break;
       if (a == 0) {
@@ -462,7 +465,7 @@ static int ub_perp_invariance(ub_state *s, ub_set *x, const gsl_matrix *Xt, cons
         dp0 = x->st->delta_P;
         ci0 = cint;
       }
-      *max_change = fmax(*max_change, fabs(cost - c0) / c0);
+      *max_change = tl_max_nan(*max_change, fabs(cost - c0) / c0);
       if (yk == 0 && a < UB_FIG_MAX) {
         fd->perp_eta[a] = amps[a];
         fd->perp_cost[a] = cost / c0;
@@ -499,7 +502,7 @@ static int ub_perp_invariance(ub_state *s, ub_set *x, const gsl_matrix *Xt, cons
     if (status)
       break;
     gsl_matrix_sub(F1, F0);
-    *max_change = fmax(*max_change, ub_max_column_norm(F1) / ls.max_label_norm);
+    *max_change = tl_max_nan(*max_change, ub_max_column_norm(F1) / ls.max_label_norm);
   }
   if (Z) gsl_matrix_free(Z);
   if (Xp) gsl_matrix_free(Xp);
@@ -528,8 +531,8 @@ static int ub_degeneracy(ub_state *s, ub_set *x, int yk, double *spread) {
       TL_TRY(ub_construct(x->net, x->st, Y, r ? x->Rs : NULL, x->d->X0, P_DBL(s, "margin"),
                           b == 0 ? NAN : checks[b - 1], &s->faults));
       TL_TRY(ub_set_cost(x, yk, &cost));
-      lo = fmin(lo, cost);
-      hi = fmax(hi, cost);
+      lo = tl_min_nan(lo, cost);
+      hi = tl_max_nan(hi, cost);
     }
   *spread = (hi - lo) / ls.cost_closed;
   return TL_SUCCESS;
@@ -560,7 +563,7 @@ static int ub_isometry(ub_state *s, ub_set *x, int yk, double *err) {
         double t = gsl_matrix_get(Y, q, a) - gsl_matrix_get(Y, q, b);
         ydist += t * t;
       }
-      worst = fmax(worst, fabs(dist - sqrt(ydist)));
+      worst = tl_max_nan(worst, fabs(dist - sqrt(ydist)));
     }
   *err = Q > 1 ? worst / ls.max_label_dist : 0.0;
   gsl_matrix_free(W21);
@@ -609,7 +612,7 @@ static int ub_label_distance(ub_state *s, ub_set *x, int yk, const gsl_matrix *X
       pred = sqrt(pred);
       obs = sqrt(obs);
       if (inside[t])
-        worst = fmax(worst, fabs(obs - pred));
+        worst = tl_max_nan(worst, fabs(obs - pred));
       if (fd && t < 2000 && pairs < fd->n_pairs) {
         fd->pair_d[pairs] = pred;
         fd->pair_out[pairs] = obs;
@@ -652,6 +655,47 @@ static int ub_check_beta_precondition(ub_state *s, ub_set *x) {
   return TL_SUCCESS;
 }
 
+/* excerpt: preconditions */
+/* Spec section 2's preconditions, checked once, on clean data, before any part
+ * runs and before any sabotage acts: every set underparametrized (made by
+ * ub_set_init), class averages of full rank, [X0^T, u] of rank M+1 wherever
+ * C_int is used, and beta_min >= 0.5 (R = I) on the trig sets at eps0. */
+static int ub_check_preconditions(ub_state *s) {
+  ub_faults saved = s->faults;
+  memset(&s->faults, 0, sizeof s->faults);
+  const ub_set_kind kinds[4] = {UB_SET_TRIG_QM, UB_SET_TRIG_MQ, UB_SET_GAUSS, UB_SET_PLANE};
+  int status = TL_SUCCESS;
+  for (int i = 0; i < 4 && !status; i++) {
+    ub_set x;
+    status = ub_set_init(s, &x, kinds[i], 0);
+    if (status)
+      break;
+    double levels[3] = {P_DBL(s, "eps0"), s->eps_grid[0], P_DBL(s, "hess_eps")};
+    size_t n_levels = kinds[i] == UB_SET_TRIG_MQ ? 3 : kinds[i] == UB_SET_TRIG_QM ? 2 : 1;
+    if (kinds[i] == UB_SET_GAUSS) levels[0] = P_DBL(s, "gd_eps");
+    if (kinds[i] == UB_SET_PLANE) levels[0] = P_DBL(s, "plane_eps");
+    for (size_t l = 0; l < n_levels && !status; l++) {
+      size_t rank = 0;
+      double cost = 0;
+      status = ub_set_eps(s, &x, levels[l]); /* checks s_min > 1e-10 s_max */
+      if (!status)
+        status = ub_lstsq_cost(x.d, x.d->X0, x.Y[0], 1, P_DBL(s, "lstsq_rcond"), &cost, NULL,
+                               NULL, &rank);
+      if (!status && rank != x.d->M + 1) {
+        status = TL_EPRECOND;
+        tl_error_set(status, __FILE__, __LINE__, "%s: rank of [X0^T, u] is %zu, not M+1 = %zu at eps = %g",
+                     x.d->name, rank, x.d->M + 1, levels[l]);
+      }
+    }
+    if (!status && i < 2)
+      status = ub_check_beta_precondition(s, &x);
+    ub_set_free(&x);
+  }
+  s->faults = saved;
+  return status;
+}
+/* end excerpt */
+
 static int ub_part_eps0(ub_state *s, ub_figure_data *fd) {
   ub_set sets[4];
   memset(sets, 0, sizeof sets);
@@ -659,8 +703,6 @@ static int ub_part_eps0(ub_state *s, ub_figure_data *fd) {
   const ub_set_kind kinds[4] = {UB_SET_TRIG_QM, UB_SET_TRIG_MQ, UB_SET_GAUSS, UB_SET_PLANE};
   for (int i = 0; i < 4 && !status; i++)
     status = ub_set_init(s, &sets[i], kinds[i], 1);
-  for (int i = 0; i < 2 && !status; i++)
-    status = ub_check_beta_precondition(s, &sets[i]);
   double eps0 = P_DBL(s, "eps0");
   double spread = 0, iso = 0, label = 0, zero_cost = 0, perp = 0, frac[4] = {0, 0, 0, 0};
   gsl_matrix *Xt[4] = {NULL, NULL, NULL, NULL}, *Ht[4] = {NULL, NULL, NULL, NULL};
@@ -672,14 +714,14 @@ static int ub_part_eps0(ub_state *s, ub_figure_data *fd) {
       double v = 0, c = 0;
       status = ub_set_eps(s, &sets[i], eps0);
       if (!status) status = ub_degeneracy(s, &sets[i], yk, &v);
-      spread = fmax(spread, v);
+      spread = tl_max_nan(spread, v);
       if (!status) status = ub_isometry(s, &sets[i], yk, &v);
-      iso = fmax(iso, v);
+      iso = tl_max_nan(iso, v);
       if (!status) status = ub_set_eps(s, &sets[i], 0.0);
       if (!status) status = ub_construct(sets[i].net, sets[i].st, sets[i].Y[yk], NULL,
                                          sets[i].d->X0, P_DBL(s, "margin"), NAN, &s->faults);
       if (!status) status = ub_set_cost(&sets[i], yk, &c);
-      zero_cost = fmax(zero_cost, c);
+      zero_cost = tl_max_nan(zero_cost, c);
     }
   /* Label distances (trig-qm, both Y, R_s) and linear-region fractions. */
   for (int i = 0; i < 4 && !status; i++) {
@@ -694,7 +736,7 @@ static int ub_part_eps0(ub_state *s, ub_figure_data *fd) {
     double v = 0, f = 0;
     status = ub_set_eps(s, &sets[0], eps0);
     if (!status) status = ub_label_distance(s, &sets[0], yk, Xt[0], &v, &f, yk == 1 ? fd : NULL);
-    label = fmax(label, v);
+    label = tl_max_nan(label, v);
   }
   if (!status) status = ub_perp_invariance(s, &sets[0], Xt[0], Ht[0], &perp, fd);
   fd->have_perp = !status;
@@ -852,6 +894,7 @@ static int ub_part_mq(ub_state *s) {
   for (size_t k = 0; k < s->n_eps && !status; k++) {
     if (!tl_cli_shard_runs(&s->cli, k))
       continue;
+    s->points[k].eps = s->eps_grid[k];
     status = ub_set_eps(s, &x, s->eps_grid[k]);
     for (int yk = 0; yk < 2 && !status; yk++) {
       ub_objective *obj = NULL;
@@ -878,14 +921,11 @@ static int ub_aggregate_sweep(ub_state *s) {
   for (size_t k = 0; k < s->n_eps; k++) {
     const ub_point *p = &s->points[k];
     for (int c = 0; c < UB_NCASES; c++) {
-      relerr = fmax(relerr, fabs(p->cost_fwd[c] - p->cost_closed[c]) / p->cost_closed[c]);
-      rms = fmax(rms, p->cost_fwd[c] / p->bound_rms[c]);
-      chain = fmax(chain, p->cost_fwd[c] / p->bound_sup[c]);
-      chain = fmax(chain, p->ypen_norm[c] / p->y_pen_norms[c]);
-      chain = fmax(chain, p->cost_fwd[c] / p->bound_tilde[c]);
-      /* A NaN anywhere must show: fmax would drop it. */
-      if (isnan(p->cost_fwd[c]))
-        relerr = rms = chain = NAN;
+      relerr = tl_max_nan(relerr, fabs(p->cost_fwd[c] - p->cost_closed[c]) / p->cost_closed[c]);
+      rms = tl_max_nan(rms, p->cost_fwd[c] / p->bound_rms[c]);
+      chain = tl_max_nan(chain, p->cost_fwd[c] / p->bound_sup[c]);
+      chain = tl_max_nan(chain, p->ypen_norm[c] / p->y_pen_norms[c]);
+      chain = tl_max_nan(chain, p->cost_fwd[c] / p->bound_tilde[c]);
     }
     dp[k] = p->delta_P[0];
     cf[k] = p->cost_fwd[0];
@@ -895,7 +935,7 @@ static int ub_aggregate_sweep(ub_state *s) {
   int status = ub_set_init(s, &gs, UB_SET_GAUSS, 0);
   if (!status) status = ub_gauss_summary_compute(s, &gs, &g);
   if (!status) {
-    rms = fmax(rms, g.cost_fwd / g.bound_rms);
+    rms = tl_max_nan(rms, g.cost_fwd / g.bound_rms);
     status = tl_results_set(s->res, "constr.cost_identity_max_relerr", relerr, "%.2e");
   }
   if (!status) status = tl_results_set(s->res, "bound.rms_max_ratio", rms, "%.6f");
@@ -924,11 +964,9 @@ static int ub_aggregate_mq(ub_state *s) {
       const ub_mq *q = &s->points[k].mq[yk];
       double e1 = fabs(q->cost_tied - q->cost_noint) / q->cost_noint;
       double e2 = fabs(q->cost_tied - q->cost_tied_fwd) / q->cost_tied_fwd;
-      relerr = fmax(relerr, fmax(e1, e2));
-      double v = fmax(q->ratio_lower - (1.0 - q->rho), -q->rho);
-      viol = fmax(viol, v);
-      if (isnan(e1) || isnan(e2) || isnan(v))
-        relerr = viol = NAN;
+      relerr = tl_max_nan(relerr, tl_max_nan(e1, e2));
+      double v = tl_max_nan(q->ratio_lower - (1.0 - q->rho), -q->rho);
+      viol = tl_max_nan(viol, v);
       if (yk == 0) {
         dp[k] = s->points[k].delta_P[2] > 0 ? s->points[k].delta_P[2] : NAN;
         rho[k] = q->rho;
@@ -943,7 +981,7 @@ static int ub_aggregate_mq(ub_state *s) {
   }
   ub_set_free(&x);
   const ub_mq *q0 = &s->points[0].mq[0];
-  double gap = fmin(1.0 - s->points[0].mq[0].cost_int / s->points[0].mq[0].cost_star,
+  double gap = tl_min_nan(1.0 - s->points[0].mq[0].cost_int / s->points[0].mq[0].cost_star,
                     1.0 - s->points[0].mq[1].cost_int / s->points[0].mq[1].cost_star);
   double e0 = s->eps_grid[0];
   if (!status) status = tl_results_set(s->res, "mq.tied_closed_form_max_relerr", relerr, "%.2e");
@@ -1012,7 +1050,7 @@ static int ub_aggregate_gd(ub_state *s) {
   for (size_t r = 0; r <= seeds; r++) {
     const ub_gdrun *g = &s->runs[r];
     if (r < seeds)
-      best = isnan(g->costT) || isnan(best) ? NAN : fmin(best, g->costT / cstar);
+      best = tl_min_nan(best, g->costT / cstar);
     char key[64], run[32];
     if (r < seeds)
       snprintf(run, sizeof run, "he%zu", r);
@@ -1120,8 +1158,10 @@ static int ub_run(ub_state *s, tl_prov *prov, ub_figure_data *fd) {
                {"gd", ub_part_gd_fd, ub_aggregate_gd}};
   int sharded = s->cli.shard_count > 1, merging = s->cli.n_merge > 0;
   if (merging) {
-    tl_progress_step(s->cli.quiet, UB_SLUG, "merging %zu shards", s->cli.n_merge);
     TL_TRY(ub_shard_merge(s, fd));
+    tl_progress_step(s->cli.quiet, UB_SLUG, "merged %zu shards", s->cli.n_merge);
+  } else {
+    TL_TRY(ub_check_preconditions(s));
   }
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
     if (!tl_cli_runs(&s->cli, parts[i].name))
