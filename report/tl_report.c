@@ -349,7 +349,7 @@ static void tl_write_ledger(FILE *f, tl_chapter *chapters, size_t n) {
         "on the outputs this report was built from. A failing claim is listed as failing.\n\n",
         f);
   fputs("| claim | paper | kind | measured | expected | tolerance | reason | verdict |\n"
-        "|:------|:----|:---|:----|:----|:---|:----------|:--|\n",
+        "|:---------|:------|:---|:----|:----|:---|:--------|:--|\n",
         f);
   for (size_t k = 0; k < n; k++) {
     size_t i;
