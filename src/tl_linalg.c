@@ -621,7 +621,7 @@ int tl_linalg_blas_info(tl_blas_info *info) {
   memset(info, 0, sizeof *info);
   /* Ask the dynamic linker where the definition our calls bind to lives.
    * dlsym(RTLD_DEFAULT) returns the definition even in a non-PIE executable,
-   * where the address of cblas_dgemm taken in C would be a PLT stub inside
+   * where the address of cblas_dgemm taken in C would be a PLT entry inside
    * the executable itself. */
   void *address = dlsym(RTLD_DEFAULT, "cblas_dgemm");
   if (address == NULL) {

@@ -2691,38 +2691,34 @@ static void label_draw_origin(cairo_t *cr, const tl_label *lb, double x, double 
   }
 }
 
+/* One set of tick marks (major or minor) at the values v[0..n-1]. */
+static void draw_tick_set(cairo_t *cr, const tl_axis *a, const double *v, int n, double x0,
+                          double y0, double length, int vertical, double dir, double tick,
+                          double width) {
+  cairo_new_path(cr);
+  for (int i = 0; i < n; i++) {
+    double t = axis_t(a, v[i]);
+    if (vertical) {
+      double y = y0 + length * (1 - t);
+      cairo_move_to(cr, x0, y);
+      cairo_line_to(cr, x0 + dir * tick, y);
+    } else {
+      double x = x0 + length * t;
+      cairo_move_to(cr, x, y0);
+      cairo_line_to(cr, x, y0 + dir * tick);
+    }
+  }
+  set_line(cr, TL_PLOT_LINE_SOLID, width);
+  cairo_stroke(cr);
+}
+
 static void draw_ticks(cairo_t *cr, const tl_axis *a, double x0, double y0, double length,
                        int vertical, double dir) {
   /* Ticks leave the axis line at (x0, y0) in direction dir (+1: right/down). */
-  cairo_new_path(cr);
-  for (int i = 0; i < a->n_major; i++) {
-    double t = axis_t(a, a->major[i]);
-    if (vertical) {
-      double y = y0 + length * (1 - t);
-      cairo_move_to(cr, x0, y);
-      cairo_line_to(cr, x0 + dir * TL_TICK_LEN, y);
-    } else {
-      double x = x0 + length * t;
-      cairo_move_to(cr, x, y0);
-      cairo_line_to(cr, x, y0 + dir * TL_TICK_LEN);
-    }
-  }
-  set_line(cr, TL_PLOT_LINE_SOLID, TL_TICK_WIDTH);
-  cairo_stroke(cr);
-  for (int i = 0; i < a->n_minor; i++) {
-    double t = axis_t(a, a->minor[i]);
-    if (vertical) {
-      double y = y0 + length * (1 - t);
-      cairo_move_to(cr, x0, y);
-      cairo_line_to(cr, x0 + dir * TL_MINOR_TICK_LEN, y);
-    } else {
-      double x = x0 + length * t;
-      cairo_move_to(cr, x, y0);
-      cairo_line_to(cr, x, y0 + dir * TL_MINOR_TICK_LEN);
-    }
-  }
-  set_line(cr, TL_PLOT_LINE_SOLID, TL_MINOR_TICK_WIDTH);
-  cairo_stroke(cr);
+  draw_tick_set(cr, a, a->major, a->n_major, x0, y0, length, vertical, dir, TL_TICK_LEN,
+                TL_TICK_WIDTH);
+  draw_tick_set(cr, a, a->minor, a->n_minor, x0, y0, length, vertical, dir, TL_MINOR_TICK_LEN,
+                TL_MINOR_TICK_WIDTH);
 }
 
 static void draw_axes(cairo_t *cr, const tl_layout *L) {
