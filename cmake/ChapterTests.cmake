@@ -39,6 +39,10 @@ function(tl_add_chapter_tests slug program claims)
   # Semicolons are CMake's list separator: neutralise them before splitting.
   file(READ ${claims} text)
   string(REPLACE ";" "," text "${text}")
+  # Square brackets would group list elements across lines (CMake's bracket
+  # rules): neutralise them too; only id, sabotage and part are read here.
+  string(REPLACE "[" "(" text "${text}")
+  string(REPLACE "]" ")" text "${text}")
   string(REPLACE "\n" ";" lines "${text}")
   list(POP_FRONT lines header)
   foreach(line IN LISTS lines)
@@ -67,16 +71,17 @@ function(tl_add_chapter_tests slug program claims)
              --results ${out}/threads2/results.json --only ${id})
     set_tests_properties(threads2.${slug}.${id} PROPERTIES FIXTURES_REQUIRED ${slug}_threads2
                          LABELS "threads2;${slug}")
-    if(NOT fault STREQUAL "-" AND NOT fault STREQUAL "")
-      add_test(NAME sabotage.${slug}.${id} COMMAND ${CMAKE_COMMAND}
-               -DPROG=$<TARGET_FILE:${program}> -DCHECK=$<TARGET_FILE:tl-check>
-               -DCLAIMS=${claims} -DID=${id} -DOUT=${out}/sabotage-${id}
-               "-DARGS=--profile;quick;--quiet;--only;${part};--sabotage;${fault}"
-               -P ${TL_TEST_SCRIPTS}/sabotage.cmake)
-      set_tests_properties(sabotage.${slug}.${id} PROPERTIES
-                           PASS_REGULAR_EXPRESSION "FAIL: ${id_re} "
-                           LABELS "sabotage;${slug}" ENVIRONMENT "${env}")
+    if(fault STREQUAL "-" OR fault STREQUAL "")
+      message(FATAL_ERROR "${claims}: claim ${id} names no sabotage: every claim must be able to fail")
     endif()
+    add_test(NAME sabotage.${slug}.${id} COMMAND ${CMAKE_COMMAND}
+             -DPROG=$<TARGET_FILE:${program}> -DCHECK=$<TARGET_FILE:tl-check>
+             -DCLAIMS=${claims} -DID=${id} -DOUT=${out}/sabotage-${id}
+             "-DARGS=--profile;quick;--quiet;--only;${part};--sabotage;${fault}"
+             -P ${TL_TEST_SCRIPTS}/sabotage.cmake)
+    set_tests_properties(sabotage.${slug}.${id} PROPERTIES
+                         PASS_REGULAR_EXPRESSION "FAIL: ${id_re} "
+                         LABELS "sabotage;${slug}" ENVIRONMENT "${env}")
   endforeach()
 
   add_test(NAME placeholders.${slug} COMMAND ${CMAKE_COMMAND} -DMD=${chapter_dir}/chapter.md
@@ -142,6 +147,9 @@ function(tl_add_chapter_tests slug program claims)
   set(stamp ${CMAKE_BINARY_DIR}/stamps/${slug}.stamp)
   add_custom_command(OUTPUT ${stamp}
     COMMAND ${CMAKE_COMMAND} -E echo "[${slug}] running the ${TL_PROFILE} profile"
+    # A fresh folder: provenance hashes everything in it, so nothing stale
+    # (an earlier run's claims-status.json, a removed output) may remain.
+    COMMAND ${CMAKE_COMMAND} -E rm -rf ${rout} ${rfig}
     COMMAND ${CMAKE_COMMAND} -E env OPENBLAS_NUM_THREADS=1
             $<TARGET_FILE:${program}> --profile ${TL_PROFILE} --out ${rout} --figures ${rfig}
     COMMAND ${CMAKE_COMMAND} -E echo "[${slug}] checking claims"

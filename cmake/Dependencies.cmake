@@ -1,7 +1,10 @@
-# Dependencies, all Debian 12 packages.  GSL is linked *without* its reference
-# CBLAS (libgslcblas): the CBLAS symbols GSL calls are resolved by OpenBLAS, so
-# every dgemm in the suite, ours and GSL's, runs on the optimised library.
-# GSL::gsl from FindGSL would drag gslcblas in, so the library is found by hand.
+# Dependencies, all Debian 12 packages.  We never link GSL's reference CBLAS
+# ourselves (FindGSL's GSL::gsl would add -lgslcblas): programs link libgsl
+# and OpenBLAS.  Debian's libgsl.so.27 itself depends on libgslcblas.so.0, so
+# that library is loaded too, but OpenBLAS comes first in the symbol lookup
+# order, so every cblas_* call, ours and GSL's, binds to OpenBLAS; the unit
+# tests (test_linalg, test_prov) prove it with dladdr, and provenance.json
+# records the bound library of every run.
 find_package(PkgConfig REQUIRED)
 find_path(GSL_INCLUDE_DIR gsl/gsl_version.h REQUIRED)
 find_library(GSL_LIBRARY NAMES gsl REQUIRED)

@@ -20,6 +20,14 @@ static int tl_cli_number(const char *key, const char *s, tl_param_kind kind, dou
     s++;
   if (*s == '\0')
     TL_ERROR(TL_EUSAGE, "%s: empty value", key);
+  /* Decimal notation only: strtod would also take hexadecimal ("0x10"),
+   * "inf" and "nan", none of which a parameter should be given as. */
+  for (const char *q = s; *q; q++) {
+    if (*q == 'i' || *q == 'I' || *q == 'n' || *q == 'N')
+      TL_ERROR(TL_EUSAGE, "%s: value must be finite, got '%s'", key, s);
+    if (!strchr("0123456789+-.eE ", *q))
+      TL_ERROR(TL_EUSAGE, "%s: '%s' is not a number", key, s);
+  }
   double v = strtod(s, &end);
   while (end && *end == ' ')
     end++;

@@ -52,6 +52,8 @@ int main(void) {
   gsl_test(parse(&cli, "--set", "n=0", NULL) != TL_EUSAGE, "out of range rejected");
   gsl_test(parse(&cli, "--set", "eps=nan", NULL) != TL_EUSAGE, "NaN rejected");
   gsl_test(parse(&cli, "--set", "eps=inf", NULL) != TL_EUSAGE, "inf rejected");
+  gsl_test(parse(&cli, "--set", "eps=0x0.8p0", NULL) != TL_EUSAGE, "hexadecimal rejected");
+  gsl_test(parse(&cli, "--set", "eps=2.5e-1", NULL), "exponent accepted");
   gsl_test(parse(&cli, "--set", "amps=1,,x", NULL) != TL_EUSAGE, "bad list rejected");
   gsl_test(parse(&cli, "--shard", "3/2", NULL) != TL_EUSAGE, "--shard 3/2 rejected");
   gsl_test(parse(&cli, "--shard", "1/2", NULL), "--shard 1/2 accepted");

@@ -43,6 +43,7 @@ local function note(div)
     if v and v ~= '' then parts[#parts + 1] = label .. ': ' .. v end
   end
   add('profile', 'profile')
+  add('non-default', 'overrides') -- a tweaked run's figure never looks canonical
   add('source', 'figures-source')
   add('commit', 'commit')
   if #parts == 0 then return nil end
