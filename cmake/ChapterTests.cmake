@@ -109,6 +109,11 @@ function(tl_add_chapter_tests slug program claims)
            -DOUT=${out}/determinism -P ${TL_TEST_SCRIPTS}/determinism.cmake)
   set_tests_properties(determinism.${slug} PROPERTIES LABELS "determinism;${slug}"
                        ENVIRONMENT "${env}")
+  add_test(NAME determinism.${slug}.threads2 COMMAND ${CMAKE_COMMAND}
+           -DPROG=$<TARGET_FILE:${program}> -DOUT=${out}/determinism2 -DTHREADS=2
+           -P ${TL_TEST_SCRIPTS}/determinism.cmake)
+  set_tests_properties(determinism.${slug}.threads2 PROPERTIES LABELS "determinism;threads2;${slug}"
+                       ENVIRONMENT "OPENBLAS_NUM_THREADS=2")
 
   # Bad input: each case is "name|regex of the one stderr line|arguments,..."
   # The chapter adds its own (BAD_INPUT): non-numeric, out-of-range, NaN and

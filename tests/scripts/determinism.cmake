@@ -1,8 +1,12 @@
-# Two quick runs with the same seed give byte-identical results.json and
-# figures (PDF, PNG, series TSV).  -DPROG -DOUT
+# Two quick runs with the same seed and thread count give byte-identical
+# results.json and figures (PDF, PNG, series TSV).  -DPROG -DOUT [-DTHREADS]
 file(REMOVE_RECURSE ${OUT})
 foreach(run a b)
-  execute_process(COMMAND ${PROG} --profile quick --quiet --out ${OUT}/${run} RESULT_VARIABLE rc)
+  if(NOT THREADS)
+    set(THREADS 1)
+  endif()
+  execute_process(COMMAND ${PROG} --profile quick --quiet --threads ${THREADS} --out ${OUT}/${run}
+                  RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "run ${run} exited with ${rc}")
   endif()
