@@ -291,10 +291,14 @@ int ub_lstsq_cost(const ub_data *d, const gsl_matrix *X0, const gsl_matrix *Y, i
   tl_linalg_lstsq_workspace *w = tl_linalg_lstsq_alloc(N, n_col, Q);
   int status = (Ad && B && Th && Res && w) ? TL_SUCCESS : GSL_ENOMEM;
   if (!status) {
-    /* Design [X0^T, u_N], right-hand sides (Y^ext)^T: row n is y_{class(n)}^T. */
+    /* Design [X0^T, u_N], right-hand sides (Y^ext)^T: row n is y_{class(n)}^T.
+     * X0 is read row by row (contiguous); Ad's rows are short. */
+    for (size_t m = 0; m < M; m++) {
+      const double *x = X0->data + m * X0->tda;
+      for (size_t n = 0; n < N; n++)
+        Ad->data[n * Ad->tda + m] = x[n];
+    }
     for (size_t n = 0; n < N; n++) {
-      for (size_t m = 0; m < M; m++)
-        gsl_matrix_set(Ad, n, m, gsl_matrix_get(X0, m, n));
       if (intercept)
         gsl_matrix_set(Ad, n, M, 1.0);
       for (size_t q = 0; q < Q; q++)
