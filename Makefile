@@ -4,6 +4,12 @@
 #   make report PROFILE=quick   the same on the quick profile (seconds)
 #   make test              install missing packages, build, run ctest (unit, claims, sabotage, ...)
 #   make clean             remove build/, out/ and figures/
+# bash with pipefail: the build's output is filtered, its status is kept.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+# CMake's "[NN%] Built target ..." bookkeeping lines hide the steps.
+QUIET_BUILD := sed -u -e '/Built target/d' -e '/Scanning dependencies/d' -e '/Consolidate compiler generated dependencies/d'
+
 PROFILE ?= full
 PRESET  ?= release
 BUILD   := build/$(PRESET)
@@ -23,7 +29,7 @@ configure: deps
 
 build: configure
 	@echo "== build"
-	@MAKEFLAGS=--no-print-directory cmake --build --preset $(PRESET)
+	@MAKEFLAGS=--no-print-directory cmake --build --preset $(PRESET) | $(QUIET_BUILD)
 
 test: build
 	@echo "== test"
@@ -31,7 +37,7 @@ test: build
 
 report: build
 	@echo "== report ($(PROFILE) profile)"
-	@MAKEFLAGS=--no-print-directory cmake --build $(BUILD) --target report
+	@MAKEFLAGS=--no-print-directory cmake --build $(BUILD) --target report | $(QUIET_BUILD)
 	@echo "== the report: $(CURDIR)/report/twolayer.pdf (and twolayer.html)"
 
 clean:
