@@ -1324,22 +1324,34 @@ void tl_plot_errorbar(tl_plot_figure *fig, int panel, const double *x, const dou
   add_points(fig, panel, TL_SERIES_ERRORBAR, x, y, err, n, style, "tl_plot_errorbar");
 }
 
-void tl_plot_band(tl_plot_figure *fig, int panel, const double *x, const double *lo,
-                  const double *hi, size_t n, const tl_plot_style *style) {
-  tl_panel *p = fig_panel(fig, panel, "tl_plot_band");
-  if (!p || !check_data(fig, x, lo, hi, n, "tl_plot_band"))
+/* A filled series (band between lo and hi, or polygon through y when hi is
+ * NULL): the colour of the next line by default, no outline, fill alpha. */
+static void add_filled(tl_plot_figure *fig, int panel, int kind, const double *x,
+                       const double *a, const double *b, size_t n, const tl_plot_style *style,
+                       const char *who) {
+  tl_panel *p = fig_panel(fig, panel, who);
+  if (!p || !check_data(fig, x, a, b ? b : x, n, who))
     return;
-  tl_series *s = series_push(fig, p, TL_SERIES_BAND);
+  tl_series *s = series_push(fig, p, kind);
   if (!s)
     return;
   if (style_resolve(fig, p, style, s, TL_COLOR_PEEK, TL_PLOT_LINE_NONE, TL_PLOT_MARKER_NONE,
-                    TL_OUTLINE_WIDTH, TL_FILL_ALPHA, "tl_plot_band")) {
+                    TL_OUTLINE_WIDTH, TL_FILL_ALPHA, who)) {
     s->n = n;
     s->x = fig_copy(fig, x, n);
-    s->lo = fig_copy(fig, lo, n);
-    s->hi = fig_copy(fig, hi, n);
+    if (b) {
+      s->lo = fig_copy(fig, a, n);
+      s->hi = fig_copy(fig, b, n);
+    } else {
+      s->y = fig_copy(fig, a, n);
+    }
   }
   series_commit(fig, p, s);
+}
+
+void tl_plot_band(tl_plot_figure *fig, int panel, const double *x, const double *lo,
+                  const double *hi, size_t n, const tl_plot_style *style) {
+  add_filled(fig, panel, TL_SERIES_BAND, x, lo, hi, n, style, "tl_plot_band");
 }
 
 static void add_histogram(tl_plot_figure *fig, tl_panel *p, const double *edges,
@@ -1544,19 +1556,7 @@ void tl_plot_yspan(tl_plot_figure *fig, int panel, double a, double b, const tl_
 
 void tl_plot_polygon(tl_plot_figure *fig, int panel, const double *x, const double *y, size_t n,
                      const tl_plot_style *style) {
-  tl_panel *p = fig_panel(fig, panel, "tl_plot_polygon");
-  if (!p || !check_data(fig, x, y, x, n, "tl_plot_polygon"))
-    return;
-  tl_series *s = series_push(fig, p, TL_SERIES_POLYGON);
-  if (!s)
-    return;
-  if (style_resolve(fig, p, style, s, TL_COLOR_PEEK, TL_PLOT_LINE_NONE, TL_PLOT_MARKER_NONE,
-                    TL_OUTLINE_WIDTH, TL_FILL_ALPHA, "tl_plot_polygon")) {
-    s->n = n;
-    s->x = fig_copy(fig, x, n);
-    s->y = fig_copy(fig, y, n);
-  }
-  series_commit(fig, p, s);
+  add_filled(fig, panel, TL_SERIES_POLYGON, x, y, NULL, n, style, "tl_plot_polygon");
 }
 
 void tl_plot_text(tl_plot_figure *fig, int panel, double x, double y, const char *text,
